@@ -1,0 +1,6 @@
+//! Book stage: L2 books, the venue ground-truth check, rkyv snapshots.
+
+pub mod check;
+pub mod l2;
+pub mod snapshot;
+pub mod stage;

@@ -1,0 +1,201 @@
+//! The shape of `conf/affinity.toml` and `conf/tickwire.toml`. Every struct
+//! refuses unknown keys; values are checked once by `validate` at start-up
+//! and never change afterwards.
+
+use serde::Deserialize;
+
+use crate::types::{Market, Px, Qty};
+
+/// The pipeline stages that can be placed on executors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StageName {
+    /// Market data: frame intake, decode, sequencing.
+    Md,
+    /// L2 books, ground-truth checks and the strategy.
+    Book,
+    /// Pre-trade risk, positions.
+    Risk,
+    /// Order entry (paper venue in replay).
+    Router,
+}
+
+impl StageName {
+    /// Every stage, in pipeline order.
+    pub const ALL: [StageName; 4] = [
+        StageName::Md,
+        StageName::Book,
+        StageName::Risk,
+        StageName::Router,
+    ];
+
+    /// Lower-case name as written in config and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            StageName::Md => "md",
+            StageName::Book => "book",
+            StageName::Risk => "risk",
+            StageName::Router => "router",
+        }
+    }
+}
+
+/// What an executor does when none of its stages has work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdlePolicy {
+    /// Keep polling: lowest latency, burns the core.
+    BusySpin,
+    /// Poll for a while, then sleep briefly between polls.
+    Park,
+}
+
+/// `conf/affinity.toml`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AffinityConfig {
+    /// One entry per pinned executor.
+    pub executor: Vec<ExecutorConf>,
+    /// Ring capacities (slots; each a power of two).
+    pub rings: RingsConf,
+}
+
+/// One glommio executor pinned to one core.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutorConf {
+    /// Logical CPU id (as `core_affinity` and `/proc/cpuinfo` number them).
+    pub core: usize,
+    /// Stages run as tasks on this executor.
+    pub stages: Vec<StageName>,
+    /// Idle policy.
+    pub idle: IdlePolicy,
+    /// With `park`: microseconds to sleep once idle (default 50).
+    #[serde(default = "default_park_us")]
+    pub park_us: u64,
+}
+
+fn default_park_us() -> u64 {
+    50
+}
+
+/// Capacities of the SPSC rings between stages, in messages.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RingsConf {
+    /// md -> book: market events (one per level update).
+    pub md_to_book: usize,
+    /// book -> md: resync requests.
+    pub book_to_md: usize,
+    /// book -> risk: order intents.
+    pub book_to_risk: usize,
+    /// book -> router: top of book and trades for the paper venue.
+    pub book_to_router: usize,
+    /// risk -> router: orders and cancels.
+    pub risk_to_router: usize,
+    /// router -> risk: execution reports.
+    pub router_to_risk: usize,
+}
+
+/// `conf/tickwire.toml`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    /// Optional per-instrument precision; instruments not listed have their
+    /// tick inferred from the data.
+    #[serde(default)]
+    pub symbol: Vec<SymbolConf>,
+    /// Built-in strategy parameters.
+    pub strategy: StrategyConf,
+    /// Pre-trade risk limits.
+    pub risk: RiskConf,
+    /// Paper venue used by replay.
+    pub paper: PaperConf,
+    /// Reports and snapshots.
+    pub report: ReportConf,
+}
+
+/// Precision of one instrument.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SymbolConf {
+    /// Market (`spot`, `usdm`, `coinm`).
+    pub market: Market,
+    /// Venue symbol, e.g. `BTCUSDT`.
+    pub name: String,
+    /// Price tick, e.g. `"0.01"`.
+    pub tick: Px,
+}
+
+/// Which built-in strategy runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyKind {
+    /// Takes liquidity when top-of-book quantity is lopsided.
+    Imbalance,
+    /// Never trades (market data and book only).
+    Off,
+}
+
+/// Parameters of the built-in imbalance taker.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategyConf {
+    /// Strategy to run.
+    pub kind: StrategyKind,
+    /// Buy when best-bid qty / (bid qty + ask qty) is at least this many
+    /// percent; sell when it is at most `100 - imbalance_pct`. 51..=99.
+    pub imbalance_pct: u32,
+    /// Quantity per order.
+    pub clip_qty: Qty,
+    /// Minimum venue time between two intents on one symbol, in ms.
+    pub cooldown_ms: u64,
+    /// The strategy stops adding to a position beyond this size.
+    pub max_position: Qty,
+}
+
+/// Pre-trade risk limits, checked on every intent.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskConf {
+    /// Largest quantity of one order.
+    pub max_order_qty: Qty,
+    /// Largest notional (price x qty, quote currency) of one order.
+    pub max_order_notional: Qty,
+    /// Largest absolute position per symbol, counting open orders.
+    pub max_position: Qty,
+    /// Most working orders across all symbols.
+    pub max_open_orders: u32,
+    /// Largest distance of the limit price from mid, in basis points.
+    pub price_collar_bps: u32,
+    /// Token-bucket refill rate, orders per second.
+    pub orders_per_sec: u32,
+    /// Token-bucket size (burst).
+    pub burst: u32,
+    /// Realized plus marked loss (quote currency) that stops new orders.
+    pub daily_loss_limit: Qty,
+    /// When true, every new order is refused from start-up.
+    pub kill_switch: bool,
+}
+
+/// Fill model of the paper venue.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaperConf {
+    /// Marketable orders fill at most this share (percent) of the opposite
+    /// best level's quantity; 1..=100.
+    pub max_take_pct: u32,
+}
+
+/// Report and snapshot settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConf {
+    /// Levels per side printed by `snapshot` and kept in book snapshots.
+    pub depth: usize,
+    /// Seconds of venue time between periodic book snapshots; 0 = only at
+    /// shutdown.
+    pub snapshot_interval_s: u64,
+    /// Directory for book snapshots (relative to the working directory).
+    pub snapshot_dir: String,
+}

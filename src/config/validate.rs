@@ -1,0 +1,269 @@
+//! Checks a parsed [`Config`] once at start-up: placement, ring capacities
+//! and every limit. The first problem found is returned as a
+//! [`ConfigError::Invalid`] naming file, key and fix.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use super::error::ConfigError;
+use super::load::Config;
+use super::schema::{AffinityConfig, AppConfig, IdlePolicy, StageName};
+use crate::types::{Qty, SYMBOL_MAX, SymbolName};
+
+/// Largest ring capacity accepted (slots). Bigger rings only hide a stalled
+/// consumer and cost memory.
+pub const MAX_RING_CAPACITY: usize = 1 << 24;
+/// Longest park accepted, in microseconds.
+pub const MAX_PARK_US: u64 = 1_000_000;
+
+/// Validates everything, including that every executor core is one of
+/// `available_cores` (logical CPU ids this process may use).
+pub fn validate_with_cores(cfg: &Config, available_cores: &[usize]) -> Result<(), ConfigError> {
+    validate_values(cfg)?;
+    check_cores(&cfg.affinity_path, &cfg.affinity, available_cores)
+}
+
+/// Validates everything except whether the cores exist on this machine.
+pub fn validate_values(cfg: &Config) -> Result<(), ConfigError> {
+    check_placement(&cfg.affinity_path, &cfg.affinity)?;
+    check_rings(&cfg.affinity_path, &cfg.affinity)?;
+    check_app(&cfg.app_path, &cfg.app)
+}
+
+fn check_placement(file: &Path, aff: &AffinityConfig) -> Result<(), ConfigError> {
+    let mut placed: Vec<(StageName, usize)> = Vec::new();
+    for (i, ex) in aff.executor.iter().enumerate() {
+        let key = format!("executor[{i}]");
+        if ex.stages.is_empty() {
+            return Err(ConfigError::invalid(
+                file,
+                format!("{key}.stages"),
+                "= [] places no stage on this executor",
+                "add stages to it or remove this [[executor]] block",
+            ));
+        }
+        if let Some(j) = aff.executor[..i].iter().position(|e| e.core == ex.core) {
+            return Err(ConfigError::invalid(
+                file,
+                format!("{key}.core"),
+                format!("= {} is already used by executor[{j}]", ex.core),
+                format!(
+                    "put both executors' stages in executor[{j}] (stages may share one core) or pick another core"
+                ),
+            ));
+        }
+        for &stage in &ex.stages {
+            if let Some(&(_, j)) = placed.iter().find(|(s, _)| *s == stage) {
+                return Err(ConfigError::invalid(
+                    file,
+                    format!("{key}.stages"),
+                    format!(
+                        "places stage \"{}\" again (already on executor[{j}])",
+                        stage.name()
+                    ),
+                    format!("remove \"{}\" from one of the two executors", stage.name()),
+                ));
+            }
+            placed.push((stage, i));
+        }
+        if ex.idle == IdlePolicy::Park && (ex.park_us == 0 || ex.park_us > MAX_PARK_US) {
+            return Err(ConfigError::invalid(
+                file,
+                format!("{key}.park_us"),
+                format!("= {} is outside 1..={MAX_PARK_US}", ex.park_us),
+                "use e.g. 50, or idle = \"busy-spin\" to never sleep",
+            ));
+        }
+    }
+    for stage in StageName::ALL {
+        if !placed.iter().any(|(s, _)| *s == stage) {
+            return Err(ConfigError::invalid(
+                file,
+                "executor",
+                format!("does not place stage \"{}\" on any executor", stage.name()),
+                format!(
+                    "add \"{}\" to the stages of one [[executor]] (each of md, book, risk, router exactly once)",
+                    stage.name()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_cores(file: &Path, aff: &AffinityConfig, available: &[usize]) -> Result<(), ConfigError> {
+    for (i, ex) in aff.executor.iter().enumerate() {
+        if !available.contains(&ex.core) {
+            let list: Vec<String> = available.iter().map(usize::to_string).collect();
+            return Err(ConfigError::invalid(
+                file,
+                format!("executor[{i}].core"),
+                format!(
+                    "= {}: core {} does not exist or is not usable on this machine (available: {})",
+                    ex.core,
+                    ex.core,
+                    list.join(", ")
+                ),
+                if available.len() < 2 {
+                    "use an available core, e.g. with --conf pointing at a copy of conf/affinity-1core.toml".to_string()
+                } else {
+                    "use one of the available cores".to_string()
+                },
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_rings(file: &Path, aff: &AffinityConfig) -> Result<(), ConfigError> {
+    let r = &aff.rings;
+    let rings = [
+        ("md_to_book", r.md_to_book),
+        ("book_to_md", r.book_to_md),
+        ("book_to_risk", r.book_to_risk),
+        ("book_to_router", r.book_to_router),
+        ("risk_to_router", r.risk_to_router),
+        ("router_to_risk", r.router_to_risk),
+    ];
+    for (name, cap) in rings {
+        let key = format!("rings.{name}");
+        if cap == 0 {
+            return Err(ConfigError::invalid(
+                file,
+                key,
+                "= 0: a ring needs at least one slot",
+                "use a power of two such as 1024",
+            ));
+        }
+        if cap > MAX_RING_CAPACITY {
+            return Err(ConfigError::invalid(
+                file,
+                key,
+                format!("= {cap} exceeds the maximum {MAX_RING_CAPACITY}"),
+                format!("use at most {MAX_RING_CAPACITY}"),
+            ));
+        }
+        if !cap.is_power_of_two() {
+            let up = cap.next_power_of_two();
+            return Err(ConfigError::invalid(
+                file,
+                key,
+                format!("= {cap} is not a power of two"),
+                format!("use {up}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_app(file: &Path, app: &AppConfig) -> Result<(), ConfigError> {
+    check_symbols(file, app)?;
+    let s = &app.strategy;
+    if !(51..=99).contains(&s.imbalance_pct) {
+        return Err(ConfigError::invalid(
+            file,
+            "strategy.imbalance_pct",
+            format!("= {} is outside 51..=99", s.imbalance_pct),
+            "use a percentage between 51 and 99, e.g. 80",
+        ));
+    }
+    if s.clip_qty.0 == 0 {
+        return Err(ConfigError::invalid(
+            file,
+            "strategy.clip_qty",
+            "= \"0\": the strategy could never send an order",
+            "use a positive quantity such as \"0.001\" (or strategy.kind = \"off\")",
+        ));
+    }
+    non_negative(file, "strategy.clip_qty", s.clip_qty)?;
+    non_negative(file, "strategy.max_position", s.max_position)?;
+
+    let r = &app.risk;
+    non_negative(file, "risk.max_order_qty", r.max_order_qty)?;
+    non_negative(file, "risk.max_order_notional", r.max_order_notional)?;
+    non_negative(file, "risk.max_position", r.max_position)?;
+    non_negative(file, "risk.daily_loss_limit", r.daily_loss_limit)?;
+    if r.burst == 0 && r.orders_per_sec > 0 {
+        return Err(ConfigError::invalid(
+            file,
+            "risk.burst",
+            format!(
+                "= 0 with risk.orders_per_sec = {}: the token bucket could never hold a token",
+                r.orders_per_sec
+            ),
+            "use burst >= 1 (e.g. 10), or orders_per_sec = 0 to send no orders",
+        ));
+    }
+    if !(1..=100).contains(&app.paper.max_take_pct) {
+        return Err(ConfigError::invalid(
+            file,
+            "paper.max_take_pct",
+            format!("= {} is outside 1..=100", app.paper.max_take_pct),
+            "use a percentage between 1 and 100, e.g. 100",
+        ));
+    }
+    if app.report.depth == 0 {
+        return Err(ConfigError::invalid(
+            file,
+            "report.depth",
+            "= 0 would print and snapshot empty books",
+            "use at least 1, e.g. 10",
+        ));
+    }
+    if app.report.snapshot_dir.trim().is_empty() {
+        return Err(ConfigError::invalid(
+            file,
+            "report.snapshot_dir",
+            "= \"\" is empty",
+            "name a directory, e.g. \"snapshots\"",
+        ));
+    }
+    Ok(())
+}
+
+fn check_symbols(file: &Path, app: &AppConfig) -> Result<(), ConfigError> {
+    let mut seen = HashSet::new();
+    for (i, sym) in app.symbol.iter().enumerate() {
+        if SymbolName::new(sym.name.as_bytes()).is_none() {
+            return Err(ConfigError::invalid(
+                file,
+                format!("symbol[{i}].name"),
+                format!(
+                    "= {:?} is empty or longer than {SYMBOL_MAX} bytes",
+                    sym.name
+                ),
+                "use the venue symbol, e.g. \"BTCUSDT\"",
+            ));
+        }
+        if sym.tick.0 <= 0 {
+            return Err(ConfigError::invalid(
+                file,
+                format!("symbol[{i}].tick"),
+                format!("= \"{}\" is not positive", sym.tick),
+                "use the venue's price tick, e.g. \"0.01\"",
+            ));
+        }
+        if !seen.insert((sym.market, sym.name.as_str())) {
+            return Err(ConfigError::invalid(
+                file,
+                format!("symbol[{i}]"),
+                format!("repeats {} {}", sym.market.name(), sym.name),
+                "list each (market, name) once",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn non_negative(file: &Path, key: &str, q: Qty) -> Result<(), ConfigError> {
+    if q.0 < 0 {
+        let abs = Qty(q.0.saturating_abs());
+        return Err(ConfigError::invalid(
+            file,
+            key,
+            format!("= \"{q}\" is negative"),
+            format!("use a value >= 0, e.g. \"{abs}\""),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! Binance market-data decoder (spot, USD-M and COIN-M futures).
+//!
+//! One [`Decoder`] turns one raw frame (a bare event, a combined-stream
+//! envelope `{"stream":..,"data":{..}}` or a REST depth snapshot) into a
+//! borrowed [`Frame`] whose level slices live in the decoder's reused buffers.
+//!
+//! Two paths produce identical results:
+//! - [`scan`]: a strict scanner specialised to the exact bytes Binance sends
+//!   (no whitespace, no escapes, plain decimal strings). It validates every
+//!   byte it reads and declines (returns `None`) on anything it does not
+//!   expect, including every error case.
+//! - [`general`]: the general sonic-rs path. It handles any valid JSON (any
+//!   key order, whitespace, escapes, unknown keys) and produces every error.
+//!
+//! Evidence for the hand-written scanner (house rule 7), bench
+//! `decode_depth` in `benches/decode.rs`, real USD-M `depthUpdate` frames
+//! (avg 1,597 bytes, 68 levels), see the module docs of [`scan`] for numbers.
+
+mod general;
+mod num;
+mod scan;
+
+#[cfg(test)]
+mod tests;
+
+use crate::md::frame::{
+    BookTicker, DecodeError, DepthDiff, DepthSnapshot, Frame, OtherKind, Trade,
+};
+use crate::types::{Level, SymbolName};
+
+/// Largest frame accepted, in bytes: 4 MiB. The biggest real frame is a
+/// 5,000-level futures REST snapshot (about 250 KB); anything far beyond
+/// that is not a Binance frame and is refused with [`DecodeError::TooLarge`]
+/// before any parsing.
+pub const MAX_FRAME_BYTES: usize = 4 << 20;
+
+/// Level capacity reserved per side at construction, so ordinary diffs never
+/// grow the buffers; a large REST snapshot grows them once (warm-up).
+const INITIAL_LEVELS: usize = 1024;
+
+/// Decodes Binance frames into [`Frame`] views, reusing its level buffers
+/// so steady-state decoding allocates nothing.
+#[derive(Debug)]
+pub struct Decoder {
+    bids: Vec<Level>,
+    asks: Vec<Level>,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What a path decoded, without borrowing the level buffers (they are
+/// attached by [`Decoder::view`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Decoded {
+    Depth {
+        symbol: SymbolName,
+        first_id: u64,
+        last_id: u64,
+        prev_last_id: Option<u64>,
+        event_time_ms: u64,
+    },
+    Snapshot {
+        last_update_id: u64,
+    },
+    Ticker(BookTicker),
+    Trade(Trade),
+    Other(OtherKind),
+}
+
+/// Event type named by the `"e"` field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EventKind {
+    Depth,
+    BookTicker,
+    Trade,
+    AggTrade,
+    Other(OtherKind),
+}
+
+/// Maps the value of `"e"` to the event type.
+fn event_kind(e: &[u8]) -> EventKind {
+    match e {
+        b"depthUpdate" => EventKind::Depth,
+        b"bookTicker" => EventKind::BookTicker,
+        b"trade" => EventKind::Trade,
+        b"aggTrade" => EventKind::AggTrade,
+        b"kline" | b"continuous_kline" | b"indexPrice_kline" | b"markPrice_kline" => {
+            EventKind::Other(OtherKind::Kline)
+        }
+        b"markPriceUpdate" => EventKind::Other(OtherKind::MarkPrice),
+        b"24hrTicker" | b"24hrMiniTicker" => EventKind::Other(OtherKind::Ticker24h),
+        b"forceOrder" => EventKind::Other(OtherKind::Liquidation),
+        _ => EventKind::Other(OtherKind::Unknown),
+    }
+}
+
+impl Decoder {
+    /// A decoder with level buffers reserved for ordinary diffs.
+    pub fn new() -> Decoder {
+        Decoder {
+            bids: Vec::with_capacity(INITIAL_LEVELS),
+            asks: Vec::with_capacity(INITIAL_LEVELS),
+        }
+    }
+
+    /// Decodes one frame: raw event JSON, combined-stream envelope
+    /// `{"stream":..,"data":{..}}`, or REST depth snapshot. The returned
+    /// level slices stay valid until the next call.
+    pub fn decode(&mut self, frame: &[u8]) -> Result<Frame<'_>, DecodeError> {
+        if frame.len() > MAX_FRAME_BYTES {
+            return Err(DecodeError::TooLarge);
+        }
+        let decoded = match scan::decode(frame, &mut self.bids, &mut self.asks) {
+            Some(d) => d,
+            None => general::decode(frame, &mut self.bids, &mut self.asks)?,
+        };
+        Ok(self.view(decoded))
+    }
+
+    /// Only the strict fast scanner: `None` when it declines the frame
+    /// (anything unusual, including every error). For tests and benches that
+    /// check the two paths agree.
+    pub fn decode_fast(&mut self, frame: &[u8]) -> Option<Frame<'_>> {
+        if frame.len() > MAX_FRAME_BYTES {
+            return None;
+        }
+        let decoded = scan::decode(frame, &mut self.bids, &mut self.asks)?;
+        Some(self.view(decoded))
+    }
+
+    /// Only the general sonic-rs path (what [`Decoder::decode`] falls back
+    /// to). For tests and benches that check the two paths agree.
+    pub fn decode_general(&mut self, frame: &[u8]) -> Result<Frame<'_>, DecodeError> {
+        if frame.len() > MAX_FRAME_BYTES {
+            return Err(DecodeError::TooLarge);
+        }
+        let decoded = general::decode(frame, &mut self.bids, &mut self.asks)?;
+        Ok(self.view(decoded))
+    }
+
+    /// Attaches the level buffers to a decoded frame.
+    fn view(&self, d: Decoded) -> Frame<'_> {
+        match d {
+            Decoded::Depth {
+                symbol,
+                first_id,
+                last_id,
+                prev_last_id,
+                event_time_ms,
+            } => Frame::Depth(DepthDiff {
+                symbol,
+                first_id,
+                last_id,
+                prev_last_id,
+                event_time_ms,
+                bids: &self.bids,
+                asks: &self.asks,
+            }),
+            Decoded::Snapshot { last_update_id } => Frame::Snapshot(DepthSnapshot {
+                last_update_id,
+                bids: &self.bids,
+                asks: &self.asks,
+            }),
+            Decoded::Ticker(t) => Frame::Ticker(t),
+            Decoded::Trade(t) => Frame::Trade(t),
+            Decoded::Other(k) => Frame::Other(k),
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! What the Binance decoder produces from one raw frame: a borrowed,
+//! allocation-free view whose level slices live in the decoder's reused
+//! buffers until the next `decode` call.
+
+use crate::types::{Level, Px, Qty, SymbolName};
+
+/// One decoded frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Frame<'a> {
+    /// A `depthUpdate` diff.
+    Depth(DepthDiff<'a>),
+    /// A REST depth snapshot (`lastUpdateId`, `bids`, `asks`); carries no
+    /// symbol, so it belongs to the instrument of the file or request it
+    /// came from.
+    Snapshot(DepthSnapshot<'a>),
+    /// A `bookTicker` (with or without the `e` field).
+    Ticker(BookTicker),
+    /// A `trade` or `aggTrade`.
+    Trade(Trade),
+    /// A well-formed event of a type tickwire does not use (kline,
+    /// markPrice, ...): counted and skipped.
+    Other(OtherKind),
+}
+
+/// A depth diff: levels replace the quantity at their price (zero deletes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DepthDiff<'a> {
+    /// Venue symbol (`s`).
+    pub symbol: SymbolName,
+    /// First update id in the event (`U`).
+    pub first_id: u64,
+    /// Final update id in the event (`u`).
+    pub last_id: u64,
+    /// Final update id of the previous event (`pu`); present on futures only.
+    pub prev_last_id: Option<u64>,
+    /// Event time in ms since epoch (`E`).
+    pub event_time_ms: u64,
+    /// Bid levels (`b`), in frame order.
+    pub bids: &'a [Level],
+    /// Ask levels (`a`), in frame order.
+    pub asks: &'a [Level],
+}
+
+/// A REST depth snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DepthSnapshot<'a> {
+    /// `lastUpdateId`: the snapshot reflects every update up to this id.
+    pub last_update_id: u64,
+    /// Bid levels, best first.
+    pub bids: &'a [Level],
+    /// Ask levels, best first.
+    pub asks: &'a [Level],
+}
+
+/// Best bid/ask as published by the venue, tagged with the book update id it
+/// shows (`u`): the ground truth the rebuilt book is checked against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BookTicker {
+    /// Venue symbol (`s`).
+    pub symbol: SymbolName,
+    /// Order-book update id (`u`) of the book this ticker shows.
+    pub update_id: u64,
+    /// Best bid price (`b`).
+    pub bid_px: Px,
+    /// Best bid quantity (`B`).
+    pub bid_qty: Qty,
+    /// Best ask price (`a`).
+    pub ask_px: Px,
+    /// Best ask quantity (`A`).
+    pub ask_qty: Qty,
+}
+
+/// A public trade print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trade {
+    /// Venue symbol (`s`).
+    pub symbol: SymbolName,
+    /// Trade id (`t`), or aggregate trade id (`a`) for `aggTrade`.
+    pub trade_id: u64,
+    /// Price (`p`).
+    pub px: Px,
+    /// Quantity (`q`).
+    pub qty: Qty,
+    /// `m`: the buyer was the maker (so the aggressor sold).
+    pub buyer_is_maker: bool,
+    /// Trade time in ms since epoch (`T`).
+    pub trade_time_ms: u64,
+    /// True for `aggTrade` events.
+    pub aggregate: bool,
+}
+
+/// Event types that are recognised but not used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OtherKind {
+    /// `kline` / `continuous_kline`.
+    Kline,
+    /// `markPriceUpdate`.
+    MarkPrice,
+    /// `24hrTicker`, `24hrMiniTicker` and similar.
+    Ticker24h,
+    /// `forceOrder` liquidation.
+    Liquidation,
+    /// A subscription response such as `{"result":null,"id":1}`.
+    Response,
+    /// Any other event type.
+    Unknown,
+}
+
+impl OtherKind {
+    /// Every kind, in report order.
+    pub const ALL: [OtherKind; 6] = [
+        OtherKind::Kline,
+        OtherKind::MarkPrice,
+        OtherKind::Ticker24h,
+        OtherKind::Liquidation,
+        OtherKind::Response,
+        OtherKind::Unknown,
+    ];
+
+    /// Name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            OtherKind::Kline => "kline",
+            OtherKind::MarkPrice => "mark_price",
+            OtherKind::Ticker24h => "ticker_24h",
+            OtherKind::Liquidation => "liquidation",
+            OtherKind::Response => "response",
+            OtherKind::Unknown => "unknown",
+        }
+    }
+}
+
+/// Why a frame could not be decoded. Every variant is counted separately in
+/// the replay report under [`DecodeError::kind`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The bytes are not valid UTF-8.
+    #[error("frame is not valid UTF-8")]
+    InvalidUtf8,
+    /// The bytes are not valid JSON (including truncated frames).
+    #[error("frame is not valid JSON")]
+    InvalidJson,
+    /// A field an event of this type must have is absent or of the wrong
+    /// JSON type.
+    #[error("missing or mistyped field `{0}`")]
+    MissingField(&'static str),
+    /// A price or quantity string is not an exact fixed-point number.
+    #[error("bad number in field `{field}`: {err}")]
+    BadNumber {
+        /// The JSON field that held the number.
+        field: &'static str,
+        /// What is wrong with it.
+        err: crate::types::NumError,
+    },
+    /// A quantity is negative.
+    #[error("negative quantity in field `{0}`")]
+    NegativeQty(&'static str),
+    /// A price is zero or negative.
+    #[error("non-positive price in field `{0}`")]
+    NonPositivePx(&'static str),
+    /// The symbol is empty or longer than the inline limit.
+    #[error("symbol empty or too long")]
+    BadSymbol,
+    /// A frame larger than the decoder accepts.
+    #[error("frame too large")]
+    TooLarge,
+}
+
+impl DecodeError {
+    /// Every kind name, in report order.
+    pub const KINDS: [&'static str; 8] = [
+        "invalid_utf8",
+        "invalid_json",
+        "missing_field",
+        "bad_number",
+        "negative_qty",
+        "non_positive_px",
+        "bad_symbol",
+        "too_large",
+    ];
+
+    /// Stable index into [`DecodeError::KINDS`], for fixed-size counters.
+    pub fn kind_index(&self) -> usize {
+        match self {
+            DecodeError::InvalidUtf8 => 0,
+            DecodeError::InvalidJson => 1,
+            DecodeError::MissingField(_) => 2,
+            DecodeError::BadNumber { .. } => 3,
+            DecodeError::NegativeQty(_) => 4,
+            DecodeError::NonPositivePx(_) => 5,
+            DecodeError::BadSymbol => 6,
+            DecodeError::TooLarge => 7,
+        }
+    }
+
+    /// Short stable name used in reports and JSON.
+    pub fn kind(&self) -> &'static str {
+        Self::KINDS[self.kind_index()]
+    }
+}

@@ -1,0 +1,65 @@
+//! The md stage's instrument registry: (market, symbol) -> dense
+//! [`SymbolId`]. A handful of instruments per process, so a linear scan
+//! with a last-hit cache beats hashing.
+
+use crate::types::{Market, SymbolId, SymbolName};
+
+/// Maps instruments to dense ids in first-seen order.
+#[derive(Debug, Default)]
+pub struct Instruments {
+    known: Vec<(Market, SymbolName)>,
+    last_hit: usize,
+}
+
+/// Result of a lookup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// Already registered.
+    Known(SymbolId),
+    /// Registered just now: the caller announces it downstream.
+    New(SymbolId),
+    /// The registry is full (more than `u16::MAX` instruments).
+    Full,
+}
+
+impl Instruments {
+    /// Finds or registers `(market, name)`.
+    #[inline]
+    pub fn resolve(&mut self, market: Market, name: &SymbolName) -> Lookup {
+        if let Some((m, n)) = self.known.get(self.last_hit)
+            && *m == market
+            && n == name
+        {
+            return Lookup::Known(SymbolId(self.last_hit as u16));
+        }
+        if let Some(i) = self
+            .known
+            .iter()
+            .position(|(m, n)| *m == market && n == name)
+        {
+            self.last_hit = i;
+            return Lookup::Known(SymbolId(i as u16));
+        }
+        if self.known.len() >= usize::from(u16::MAX) {
+            return Lookup::Full;
+        }
+        self.known.push((market, *name));
+        self.last_hit = self.known.len() - 1;
+        Lookup::New(SymbolId(self.last_hit as u16))
+    }
+
+    /// Market and name of a registered id.
+    pub fn get(&self, id: SymbolId) -> Option<(Market, SymbolName)> {
+        self.known.get(usize::from(id.0)).copied()
+    }
+
+    /// Number of instruments.
+    pub fn len(&self) -> usize {
+        self.known.len()
+    }
+
+    /// True when none is registered.
+    pub fn is_empty(&self) -> bool {
+        self.known.is_empty()
+    }
+}

@@ -1,0 +1,103 @@
+//! Where the md stage gets frames from: a replayed capture (at max or
+//! recorded pace) now, a live WebSocket later. One small trait.
+
+use crate::capture::Capture;
+use crate::types::{Market, SymbolName};
+
+/// The answer of [`FrameSource::next_frame`].
+#[derive(Debug)]
+pub enum Next<'a> {
+    /// A frame is ready.
+    Frame {
+        /// Capture receive time (ns since epoch); 0 when live.
+        rx_ns: u64,
+        /// Index of the source (file or connection) it came from.
+        source: u16,
+        /// Raw frame bytes.
+        bytes: &'a [u8],
+        /// The source's market, when known.
+        market: Option<Market>,
+        /// The source's symbol, when known (owner of symbol-less snapshots).
+        symbol: Option<SymbolName>,
+    },
+    /// Nothing yet (recorded pace: the next frame is not due).
+    NotYet,
+    /// The source is exhausted.
+    End,
+}
+
+/// A stream of raw frames for the md stage.
+pub trait FrameSource: Send {
+    /// The next frame, if one is ready. `now_ns` is the stage's monotonic
+    /// clock in nanoseconds since the stage started.
+    fn next_frame(&mut self, now_ns: u64) -> Next<'_>;
+    /// Frames handed out so far and in total (for progress), if known.
+    fn progress(&self) -> (u64, Option<u64>);
+}
+
+/// Replay pace.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Pace {
+    /// As fast as the pipeline takes frames.
+    Max,
+    /// At the recorded inter-arrival times divided by `speed`.
+    Recorded {
+        /// Speed-up factor (1.0 = real time).
+        speed: f64,
+    },
+}
+
+/// Replays a [`Capture`].
+pub struct ReplaySource {
+    capture: Capture,
+    next: usize,
+    pace: Pace,
+    first_rx_ns: u64,
+}
+
+impl ReplaySource {
+    /// Replays `capture` at `pace`.
+    pub fn new(capture: Capture, pace: Pace) -> ReplaySource {
+        let first_rx_ns = capture.first_rx_ns();
+        ReplaySource {
+            capture,
+            next: 0,
+            pace,
+            first_rx_ns,
+        }
+    }
+}
+
+impl FrameSource for ReplaySource {
+    #[inline]
+    fn next_frame(&mut self, now_ns: u64) -> Next<'_> {
+        if self.next >= self.capture.len() {
+            return Next::End;
+        }
+        let f = self.capture.frame(self.next);
+        if let Pace::Recorded { speed } = self.pace {
+            let offset = f.rx_ns.saturating_sub(self.first_rx_ns);
+            // Float only for pacing arithmetic, never for prices.
+            let due = (offset as f64 / speed) as u64;
+            if now_ns < due {
+                return Next::NotYet;
+            }
+        }
+        self.next += 1;
+        let (market, symbol) = match self.capture.sources().get(usize::from(f.source)) {
+            Some(s) => (s.market, s.symbol),
+            None => (None, None),
+        };
+        Next::Frame {
+            rx_ns: f.rx_ns,
+            source: f.source,
+            bytes: f.bytes,
+            market,
+            symbol,
+        }
+    }
+
+    fn progress(&self) -> (u64, Option<u64>) {
+        (self.next as u64, Some(self.capture.len() as u64))
+    }
+}

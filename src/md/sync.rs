@@ -1,0 +1,317 @@
+//! Binance snapshot + diff sequencing for one instrument.
+//!
+//! Rules (Binance "how to manage a local order book correctly"):
+//! buffer diffs until a REST snapshot arrives; drop buffered diffs with
+//! `u <= lastUpdateId`; the first applied diff must bridge the snapshot
+//! (spot `U <= lastUpdateId + 1 <= u`, futures `U <= lastUpdateId <= u`);
+//! afterwards every diff must chain to the previous one (spot
+//! `U == prev u + 1`, futures `pu == prev u`). A break is a gap: the book is
+//! stale until the next snapshot. A diff with `u <= prev u` is a duplicate
+//! and is skipped without harm.
+
+use crate::md::frame::{DepthDiff, DepthSnapshot};
+use crate::runtime::msg::{MdEvent, StaleReason};
+use crate::types::{Level, Market, Side, SymbolId, Tsc};
+
+/// Most buffered diff levels kept while waiting for a snapshot; beyond
+/// this the buffer is dropped (the next snapshot then cannot be bridged
+/// and a fresh one is needed) and the drop is counted.
+pub const MAX_BUFFERED_LEVELS: usize = 1 << 20;
+
+/// Counters of one instrument's sequencing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncStats {
+    /// Diffs applied to the book.
+    pub applied: u64,
+    /// Diffs buffered while waiting for a snapshot.
+    pub buffered: u64,
+    /// Buffered diffs dropped because `u <= lastUpdateId`.
+    pub pre_snapshot_dropped: u64,
+    /// Diffs skipped as duplicates (`u <= prev u`).
+    pub duplicates: u64,
+    /// Sequence gaps detected.
+    pub gaps: u64,
+    /// Snapshots that could not be bridged by the buffered diffs.
+    pub no_bridge: u64,
+    /// Snapshots applied (initial sync and every resync).
+    pub snapshots: u64,
+    /// Snapshots ignored because the book was already in sync.
+    pub snapshots_ignored: u64,
+    /// Diffs that arrived while the book was stale after having been in sync.
+    pub stale_frames: u64,
+    /// Times the book was marked stale (gap, overflow, crossed, no bridge).
+    pub resyncs: u64,
+    /// Times the diff buffer overflowed.
+    pub buffer_overflows: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Never synced: buffering diffs for the first snapshot.
+    Initial,
+    /// Was synced, lost it: buffering for the next snapshot.
+    Stale,
+    /// Synced at `last_u`; `bridge` while the first diff after the
+    /// snapshot is still awaited.
+    Synced { last_u: u64, bridge: bool },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct BufferedDiff {
+    first_id: u64,
+    last_id: u64,
+    prev_last_id: Option<u64>,
+    venue_time_ms: u64,
+    rx: Tsc,
+    decoded: Tsc,
+    start: usize,
+    end: usize,
+}
+
+/// Sequencer of one instrument: decides which diffs reach the book.
+#[derive(Debug)]
+pub struct Sequencer {
+    symbol: SymbolId,
+    futures: bool,
+    state: State,
+    diffs: Vec<BufferedDiff>,
+    levels: Vec<(Side, Level)>,
+    stats: SyncStats,
+}
+
+/// Timestamps of the frame being processed.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FrameStamps {
+    /// Received.
+    pub rx: Tsc,
+    /// Decoded.
+    pub decoded: Tsc,
+}
+
+impl Sequencer {
+    /// A sequencer for `symbol` on `market`, waiting for its first snapshot.
+    pub fn new(symbol: SymbolId, market: Market) -> Sequencer {
+        Sequencer {
+            symbol,
+            futures: market != Market::Spot,
+            state: State::Initial,
+            diffs: Vec::with_capacity(64),
+            levels: Vec::with_capacity(4096),
+            stats: SyncStats::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> SyncStats {
+        self.stats
+    }
+
+    /// True while diffs are applied to the book.
+    pub fn is_synced(&self) -> bool {
+        matches!(self.state, State::Synced { .. })
+    }
+
+    /// Handles one diff, emitting the events the book must see.
+    pub fn on_diff(&mut self, d: &DepthDiff<'_>, st: FrameStamps, emit: &mut impl FnMut(MdEvent)) {
+        match self.state {
+            State::Initial | State::Stale => {
+                if self.state == State::Stale {
+                    self.stats.stale_frames += 1;
+                }
+                self.buffer(d, st);
+            }
+            State::Synced { last_u, bridge } => {
+                if d.last_id <= last_u {
+                    if bridge {
+                        self.stats.pre_snapshot_dropped += 1;
+                    } else {
+                        self.stats.duplicates += 1;
+                    }
+                    return;
+                }
+                let ok = if bridge {
+                    self.bridges(d.first_id, d.last_id, last_u)
+                } else {
+                    self.chains(d.first_id, d.prev_last_id, last_u)
+                };
+                if ok {
+                    self.state = State::Synced {
+                        last_u: d.last_id,
+                        bridge: false,
+                    };
+                    self.stats.applied += 1;
+                    send_levels(self.symbol, d.bids, d.asks, emit);
+                    emit(MdEvent::DiffEnd {
+                        symbol: self.symbol,
+                        last_id: d.last_id,
+                        venue_time_ms: d.event_time_ms,
+                        rx: st.rx,
+                        decoded: st.decoded,
+                    });
+                } else {
+                    let reason = if bridge {
+                        self.stats.no_bridge += 1;
+                        StaleReason::NoBridge
+                    } else {
+                        self.stats.gaps += 1;
+                        StaleReason::Gap
+                    };
+                    self.go_stale(reason, emit);
+                    self.buffer(d, st);
+                }
+            }
+        }
+    }
+
+    /// Handles a REST snapshot for this instrument.
+    pub fn on_snapshot(&mut self, s: &DepthSnapshot<'_>, emit: &mut impl FnMut(MdEvent)) {
+        if self.is_synced() {
+            self.stats.snapshots_ignored += 1;
+            return;
+        }
+        self.stats.snapshots += 1;
+        emit(MdEvent::SnapshotBegin {
+            symbol: self.symbol,
+        });
+        send_levels(self.symbol, s.bids, s.asks, emit);
+        emit(MdEvent::SnapshotEnd {
+            symbol: self.symbol,
+            last_update_id: s.last_update_id,
+        });
+        self.state = State::Synced {
+            last_u: s.last_update_id,
+            bridge: true,
+        };
+        self.replay_buffer(emit);
+    }
+
+    /// Drops sync (ring overflow, crossed book): the book is stale until the
+    /// next snapshot.
+    pub fn force_resync(&mut self, reason: StaleReason, emit: &mut impl FnMut(MdEvent)) {
+        if self.state == State::Stale {
+            return;
+        }
+        self.go_stale(reason, emit);
+    }
+
+    fn go_stale(&mut self, reason: StaleReason, emit: &mut impl FnMut(MdEvent)) {
+        self.state = State::Stale;
+        self.stats.resyncs += 1;
+        self.diffs.clear();
+        self.levels.clear();
+        emit(MdEvent::Stale {
+            symbol: self.symbol,
+            reason,
+        });
+    }
+
+    fn bridges(&self, first: u64, last: u64, snapshot_id: u64) -> bool {
+        if self.futures {
+            first <= snapshot_id && snapshot_id <= last
+        } else {
+            first <= snapshot_id + 1 && snapshot_id < last
+        }
+    }
+
+    fn chains(&self, first: u64, prev_last: Option<u64>, last_u: u64) -> bool {
+        if self.futures {
+            prev_last == Some(last_u)
+        } else {
+            first == last_u + 1
+        }
+    }
+
+    fn buffer(&mut self, d: &DepthDiff<'_>, st: FrameStamps) {
+        let n = d.bids.len() + d.asks.len();
+        if self.levels.len() + n > MAX_BUFFERED_LEVELS {
+            self.stats.buffer_overflows += 1;
+            self.diffs.clear();
+            self.levels.clear();
+        }
+        let start = self.levels.len();
+        self.levels.extend(d.bids.iter().map(|l| (Side::Buy, *l)));
+        self.levels.extend(d.asks.iter().map(|l| (Side::Sell, *l)));
+        self.diffs.push(BufferedDiff {
+            first_id: d.first_id,
+            last_id: d.last_id,
+            prev_last_id: d.prev_last_id,
+            venue_time_ms: d.event_time_ms,
+            rx: st.rx,
+            decoded: st.decoded,
+            start,
+            end: self.levels.len(),
+        });
+        self.stats.buffered += 1;
+    }
+
+    fn replay_buffer(&mut self, emit: &mut impl FnMut(MdEvent)) {
+        let diffs = std::mem::take(&mut self.diffs);
+        let levels = std::mem::take(&mut self.levels);
+        for b in &diffs {
+            let State::Synced { last_u, bridge } = self.state else {
+                break;
+            };
+            if b.last_id <= last_u {
+                self.stats.pre_snapshot_dropped += 1;
+                continue;
+            }
+            let ok = if bridge {
+                self.bridges(b.first_id, b.last_id, last_u)
+            } else {
+                self.chains(b.first_id, b.prev_last_id, last_u)
+            };
+            if !ok {
+                let reason = if bridge {
+                    self.stats.no_bridge += 1;
+                    StaleReason::NoBridge
+                } else {
+                    self.stats.gaps += 1;
+                    StaleReason::Gap
+                };
+                self.go_stale(reason, emit);
+                break;
+            }
+            self.state = State::Synced {
+                last_u: b.last_id,
+                bridge: false,
+            };
+            self.stats.applied += 1;
+            for &(side, level) in levels.get(b.start..b.end).unwrap_or(&[]) {
+                emit(MdEvent::Level {
+                    symbol: self.symbol,
+                    side,
+                    level,
+                });
+            }
+            emit(MdEvent::DiffEnd {
+                symbol: self.symbol,
+                last_id: b.last_id,
+                venue_time_ms: b.venue_time_ms,
+                rx: b.rx,
+                decoded: b.decoded,
+            });
+        }
+        // Keep the buffers' capacity for the next resync.
+        self.diffs = diffs;
+        self.diffs.clear();
+        self.levels = levels;
+        self.levels.clear();
+    }
+}
+
+fn send_levels(symbol: SymbolId, bids: &[Level], asks: &[Level], emit: &mut impl FnMut(MdEvent)) {
+    for &level in bids {
+        emit(MdEvent::Level {
+            symbol,
+            side: Side::Buy,
+            level,
+        });
+    }
+    for &level in asks {
+        emit(MdEvent::Level {
+            symbol,
+            side: Side::Sell,
+            level,
+        });
+    }
+}

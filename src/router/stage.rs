@@ -1,0 +1,163 @@
+//! The router stage. In replay it hands orders to the [`PaperVenue`],
+//! which fills them against the replayed market; execution reports go back
+//! to risk on the return ring. Tick-to-trade ends here: the TSC taken
+//! when an order is handed to the venue.
+
+use quanta::Clock;
+
+use crate::config::schema::StageName;
+use crate::orders::{ExecKind, ExecReport, RouterCmd};
+use crate::router::paper::PaperVenue;
+use crate::runtime::msg::{FromRouter, MarketMsg, ToRouter};
+use crate::runtime::stage::{Progress, Stage, StageError, StageOutput};
+use crate::telemetry::hist::TscHist;
+use crate::types::Tsc;
+
+/// The router stage's end-of-run report.
+#[derive(Clone, Debug, Default)]
+pub struct RouterReport {
+    /// Orders handed to the venue.
+    pub orders: u64,
+    /// Cancels handed to the venue.
+    pub cancels: u64,
+    /// Execution reports by kind: ack, partial, filled, cancelled, rejected.
+    pub execs: [u64; 5],
+    /// Risk decided -> handed to the venue (includes the risk -> router hop).
+    pub router_latency: TscHist,
+    /// Frame received -> order handed to the venue.
+    pub tick_to_trade: TscHist,
+}
+
+/// Rings the router stage owns.
+pub struct RouterRings {
+    /// Orders from risk.
+    pub input: rtrb::Consumer<ToRouter>,
+    /// Market state from the book stage.
+    pub market: rtrb::Consumer<MarketMsg>,
+    /// Execution reports to risk.
+    pub execs: rtrb::Producer<FromRouter>,
+}
+
+/// The router stage with a paper venue.
+pub struct RouterStage {
+    rings: RouterRings,
+    venue: PaperVenue,
+    clock: Clock,
+    /// Reports waiting for room on the return ring (never dropped).
+    pending: Vec<ExecReport>,
+    orders_done: bool,
+    market_done: bool,
+    end_sent: bool,
+    report: RouterReport,
+}
+
+fn kind_index(k: ExecKind) -> usize {
+    match k {
+        ExecKind::Ack => 0,
+        ExecKind::PartialFill => 1,
+        ExecKind::Filled => 2,
+        ExecKind::Cancelled => 3,
+        ExecKind::Rejected => 4,
+    }
+}
+
+impl RouterStage {
+    /// A router around a paper venue.
+    pub fn new(rings: RouterRings, venue: PaperVenue, clock: Clock) -> RouterStage {
+        RouterStage {
+            rings,
+            venue,
+            clock,
+            pending: Vec::with_capacity(256),
+            orders_done: false,
+            market_done: false,
+            end_sent: false,
+            report: RouterReport::default(),
+        }
+    }
+
+    fn flush(&mut self) -> bool {
+        let mut sent = 0;
+        for r in &self.pending {
+            if self.rings.execs.push(FromRouter::Exec(*r)).is_err() {
+                break;
+            }
+            sent += 1;
+        }
+        self.pending.drain(..sent);
+        self.pending.is_empty()
+    }
+}
+
+impl Stage for RouterStage {
+    fn name(&self) -> StageName {
+        StageName::Router
+    }
+
+    fn poll(&mut self) -> Result<Progress, StageError> {
+        if !self.flush() {
+            return Ok(Progress::Idle);
+        }
+        let mut n = 0;
+        let RouterStage {
+            rings,
+            venue,
+            pending,
+            report,
+            ..
+        } = self;
+        while n < 256 {
+            let Ok(m) = rings.market.pop() else { break };
+            n += 1;
+            let mut out = |r: ExecReport| {
+                report.execs[kind_index(r.kind)] += 1;
+                pending.push(r);
+            };
+            match m {
+                MarketMsg::Top { symbol, bid, ask } => venue.on_top(symbol, bid, ask, &mut out),
+                MarketMsg::Trade {
+                    symbol,
+                    px,
+                    qty,
+                    buyer_is_maker,
+                } => venue.on_trade(symbol, px, qty, buyer_is_maker, &mut out),
+                MarketMsg::End => self.market_done = true,
+            }
+        }
+        while n < 512 {
+            let Ok(m) = rings.input.pop() else { break };
+            n += 1;
+            match m {
+                ToRouter::Cmd(cmd) => {
+                    let handed = Tsc(self.clock.raw());
+                    if let RouterCmd::New(o) = cmd {
+                        report.orders += 1;
+                        report.router_latency.record(o.stamps.risk_done, handed);
+                        report.tick_to_trade.record(o.stamps.rx, handed);
+                    } else {
+                        report.cancels += 1;
+                    }
+                    venue.on_cmd(&cmd, &mut |r: ExecReport| {
+                        report.execs[kind_index(r.kind)] += 1;
+                        pending.push(r);
+                    });
+                }
+                ToRouter::End => self.orders_done = true,
+            }
+        }
+        if !self.flush() {
+            return Ok(Progress::Busy);
+        }
+        if self.orders_done && self.market_done && !self.end_sent {
+            self.end_sent = self.rings.execs.push(FromRouter::End).is_ok();
+        }
+        if self.end_sent {
+            return Ok(Progress::Done);
+        }
+        Ok(if n > 0 { Progress::Busy } else { Progress::Idle })
+    }
+
+    fn finish(self: Box<Self>) -> StageOutput {
+        StageOutput::Router(Box::new(self.report))
+    }
+}

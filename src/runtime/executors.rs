@@ -1,0 +1,146 @@
+//! One glommio `LocalExecutor` per configured core, pinned with
+//! `Placement::Fixed`; each stage placed on it runs as a task.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use crate::config::schema::{IdlePolicy, StageName};
+use crate::runtime::idle::Idler;
+use crate::runtime::stage::{Progress, Stage, StageError, StageOutput};
+
+/// One executor to start: its core, policy and the stages it hosts.
+pub struct ExecutorPlan {
+    /// Logical CPU to pin to.
+    pub core: usize,
+    /// Idle policy.
+    pub idle: IdlePolicy,
+    /// Park duration for [`IdlePolicy::Park`].
+    pub park_us: u64,
+    /// Stages to run as tasks.
+    pub stages: Vec<Box<dyn Stage>>,
+}
+
+/// Why the run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// An executor could not be created or pinned.
+    #[error("cannot start the executor on core {core}: {message}. Check `executor[].core` in conf/affinity.toml against `nproc`/taskset")]
+    Executor {
+        /// Core it was meant for.
+        core: usize,
+        /// glommio's error.
+        message: String,
+    },
+    /// A stage failed.
+    #[error(transparent)]
+    Stage(#[from] StageError),
+}
+
+/// Outcome of one stage task.
+type StageResult = (StageName, Result<StageOutput, StageError>);
+
+async fn drive(mut stage: Box<dyn Stage>, mut idler: Idler, abort: Arc<AtomicBool>) -> StageResult {
+    let name = stage.name();
+    loop {
+        if abort.load(Ordering::Relaxed) {
+            let _ = stage.finish();
+            return (
+                name,
+                Err(StageError {
+                    stage: name.name(),
+                    message: "aborted because another stage failed".into(),
+                }),
+            );
+        }
+        match stage.poll() {
+            Ok(Progress::Done) => return (name, Ok(stage.finish())),
+            Ok(Progress::Busy) => idler.after_busy().await,
+            Ok(Progress::Idle) => idler.after_idle().await,
+            Err(e) => {
+                abort.store(true, Ordering::Relaxed);
+                return (name, Err(e));
+            }
+        }
+    }
+}
+
+/// Starts every executor, runs the stages to completion and returns their
+/// outputs. `done` counts executors that finished (for progress display).
+pub fn run(
+    plans: Vec<ExecutorPlan>,
+    abort: Arc<AtomicBool>,
+    done: Arc<AtomicUsize>,
+    mut while_running: impl FnMut(),
+) -> Result<Vec<StageOutput>, RunError> {
+    let total = plans.len();
+    let mut handles = Vec::with_capacity(total);
+    for plan in plans {
+        let core = plan.core;
+        let shared = plan.stages.len() > 1;
+        let task_abort = abort.clone();
+        let done = done.clone();
+        let (idle, park_us) = (plan.idle, plan.park_us);
+        let stages = plan.stages;
+        let handle = glommio::LocalExecutorBuilder::new(glommio::Placement::Fixed(core))
+            .name(&format!("tickwire-core{core}"))
+            .spawn(move || async move {
+                let tasks: Vec<_> = stages
+                    .into_iter()
+                    .map(|s| {
+                        let idler = Idler::new(idle, park_us, shared);
+                        glommio::spawn_local(drive(s, idler, task_abort.clone()))
+                    })
+                    .collect();
+                let mut results = Vec::with_capacity(tasks.len());
+                for t in tasks {
+                    results.push(t.await);
+                }
+                done.fetch_add(1, Ordering::Release);
+                results
+            })
+            .map_err(|e| RunError::Executor {
+                core,
+                message: e.to_string(),
+            });
+        match handle {
+            Ok(h) => handles.push((core, h)),
+            Err(e) => {
+                abort.store(true, Ordering::Relaxed);
+                for (_, h) in handles {
+                    let _ = h.join();
+                }
+                return Err(e);
+            }
+        }
+    }
+    while done.load(Ordering::Acquire) < total {
+        while_running();
+    }
+    let mut outputs = Vec::new();
+    let mut errors: Vec<RunError> = Vec::new();
+    for (core, h) in handles {
+        match h.join() {
+            Ok(results) => {
+                for (_, r) in results {
+                    match r {
+                        Ok(o) => outputs.push(o),
+                        Err(e) => errors.push(RunError::Stage(e)),
+                    }
+                }
+            }
+            Err(e) => errors.push(RunError::Executor {
+                core,
+                message: e.to_string(),
+            }),
+        }
+    }
+    // Report the root cause, not the aborts it caused in other stages.
+    let is_abort = |e: &RunError| matches!(e, RunError::Stage(s) if s.message.starts_with("aborted"));
+    match errors.iter().position(|e| !is_abort(e)) {
+        Some(i) => Err(errors.swap_remove(i)),
+        None => match errors.pop() {
+            Some(e) => Err(e),
+            None => Ok(outputs),
+        },
+    }
+}

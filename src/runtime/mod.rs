@@ -1,0 +1,7 @@
+//! Executors, pinning, idle policy, ring messages and the pipeline wiring.
+
+pub mod executors;
+pub mod idle;
+pub mod msg;
+pub mod pipeline;
+pub mod stage;

@@ -1,0 +1,255 @@
+//! Wires the whole appliance for one run: rings sized from
+//! `conf/affinity.toml`, stages built from `conf/tickwire.toml`, each stage
+//! placed on its configured executor.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use quanta::Clock;
+
+use crate::book::stage::{BookReport, BookRings, BookStage, SnapshotPolicy};
+use crate::config::Config;
+use crate::config::schema::{StageName, StrategyKind};
+use crate::md::source::FrameSource;
+use crate::md::stage::{MdReport, MdStage, OnFull};
+use crate::risk::RiskEngine;
+use crate::risk::stage::{RiskReport, RiskRings, RiskStage};
+use crate::router::paper::PaperVenue;
+use crate::router::stage::{RouterReport, RouterRings, RouterStage};
+use crate::runtime::executors::{self, ExecutorPlan, RunError};
+use crate::runtime::stage::{Stage, StageOutput};
+use crate::strategy::{Idle, ImbalanceTaker, Strategy};
+use crate::types::SymbolName;
+
+/// Run-time choices that are not configuration.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// What md does on a full md -> book ring.
+    pub on_full: OnFull,
+    /// Book snapshot policy.
+    pub snapshots: SnapshotPolicy,
+    /// Show a progress bar on stderr for runs longer than a second.
+    pub progress: bool,
+}
+
+/// Everything a run produced.
+#[derive(Debug)]
+pub struct RunOutput {
+    /// Market-data stage report.
+    pub md: MdReport,
+    /// Book stage report.
+    pub book: BookReport,
+    /// Risk stage report.
+    pub risk: RiskReport,
+    /// Router stage report.
+    pub router: RouterReport,
+    /// Wall time of the run.
+    pub wall: Duration,
+    /// The clock every stage stamped with (converts TSC to ns).
+    pub clock: Clock,
+}
+
+/// The four stages of one run, built and wired but not yet placed.
+pub struct Built {
+    /// Stages in [`StageName::ALL`] order: md, book, risk, router.
+    pub stages: [Box<dyn Stage>; 4],
+    /// Frames taken so far, updated by md now and then.
+    pub progress: Arc<AtomicU64>,
+    /// The clock every stage stamps with.
+    pub clock: Clock,
+    /// Total frames of the source, when known.
+    pub total_frames: Option<u64>,
+}
+
+/// Builds every stage and the rings between them.
+pub fn build<S: FrameSource + 'static>(
+    cfg: &Config,
+    source: S,
+    opts: &RunOptions,
+    stop: Arc<AtomicBool>,
+) -> Built {
+    let rings = &cfg.affinity.rings;
+    let (md_tx, md_rx) = rtrb::RingBuffer::new(rings.md_to_book);
+    let (req_tx, req_rx) = rtrb::RingBuffer::new(rings.book_to_md);
+    let (risk_tx, risk_rx) = rtrb::RingBuffer::new(rings.book_to_risk);
+    let (mkt_tx, mkt_rx) = rtrb::RingBuffer::new(rings.book_to_router);
+    let (ord_tx, ord_rx) = rtrb::RingBuffer::new(rings.risk_to_router);
+    let (exec_tx, exec_rx) = rtrb::RingBuffer::new(rings.router_to_risk);
+
+    let clock = Clock::new();
+    let progress = Arc::new(AtomicU64::new(0));
+    let total_frames = source.progress().1;
+    let app = &cfg.app;
+
+    let strategy: Box<dyn Strategy + Send> = match app.strategy.kind {
+        StrategyKind::Imbalance => Box::new(ImbalanceTaker::new(&app.strategy, 16)),
+        StrategyKind::Off => Box::new(Idle),
+    };
+    let ticks = app
+        .symbol
+        .iter()
+        .filter_map(|s| SymbolName::new(s.name.as_bytes()).map(|n| (s.market, n, s.tick)))
+        .collect();
+
+    let md: Box<dyn Stage> = Box::new(MdStage::new(
+        source,
+        md_tx,
+        req_rx,
+        opts.on_full,
+        clock.clone(),
+        stop,
+        progress.clone(),
+    ));
+    let book: Box<dyn Stage> = Box::new(BookStage::new(
+        BookRings {
+            input: md_rx,
+            requests: req_tx,
+            risk: risk_tx,
+            market: mkt_tx,
+        },
+        strategy,
+        ticks,
+        opts.snapshots.clone(),
+        clock.clone(),
+    ));
+    let risk: Box<dyn Stage> = Box::new(RiskStage::new(
+        RiskRings {
+            input: risk_rx,
+            router: ord_tx,
+            execs: exec_rx,
+        },
+        RiskEngine::new(&app.risk),
+        clock.clone(),
+    ));
+    let router: Box<dyn Stage> = Box::new(RouterStage::new(
+        RouterRings {
+            input: ord_rx,
+            market: mkt_rx,
+            execs: exec_tx,
+        },
+        PaperVenue::new(&app.paper),
+        clock.clone(),
+    ));
+    Built {
+        stages: [md, book, risk, router],
+        progress,
+        clock,
+        total_frames,
+    }
+}
+
+/// Collects the four stage outputs into a [`RunOutput`].
+pub fn collect(outputs: Vec<StageOutput>, wall: Duration, clock: Clock) -> Result<RunOutput, RunError> {
+    let (mut md, mut book, mut risk, mut router) = (None, None, None, None);
+    for o in outputs {
+        match o {
+            StageOutput::Md(r) => md = Some(*r),
+            StageOutput::Book(r) => book = Some(*r),
+            StageOutput::Risk(r) => risk = Some(*r),
+            StageOutput::Router(r) => router = Some(*r),
+        }
+    }
+    match (md, book, risk, router) {
+        (Some(md), Some(book), Some(risk), Some(router)) => Ok(RunOutput {
+            md,
+            book,
+            risk,
+            router,
+            wall,
+            clock,
+        }),
+        _ => Err(RunError::Stage(crate::runtime::stage::StageError {
+            stage: "pipeline",
+            message: "a stage did not report; check that every stage is placed in conf/affinity.toml".into(),
+        })),
+    }
+}
+
+/// Builds and runs the pipeline until `source` ends or `stop` is set.
+pub fn run<S: FrameSource + 'static>(
+    cfg: &Config,
+    source: S,
+    opts: RunOptions,
+    stop: Arc<AtomicBool>,
+) -> Result<RunOutput, RunError> {
+    let Built {
+        stages,
+        progress,
+        clock,
+        total_frames,
+    } = build(cfg, source, &opts, stop);
+    let mut stages = stages.map(Some);
+    let plans = cfg
+        .placement()
+        .executors
+        .into_iter()
+        .map(|e| ExecutorPlan {
+            core: e.core,
+            idle: e.idle,
+            park_us: e.park_us,
+            stages: e
+                .stages
+                .iter()
+                .filter_map(|s| {
+                    let i = StageName::ALL.iter().position(|x| x == s)?;
+                    stages[i].take()
+                })
+                .collect(),
+        })
+        .collect();
+
+    let started = Instant::now();
+    let bar = ProgressBar::new(opts.progress, total_frames);
+    let done = Arc::new(AtomicUsize::new(0));
+    let outputs = executors::run(plans, Arc::new(AtomicBool::new(false)), done, || {
+        std::thread::sleep(Duration::from_millis(50));
+        bar.update(started.elapsed(), progress.load(Ordering::Relaxed));
+    })?;
+    bar.finish();
+    let wall = started.elapsed();
+    collect(outputs, wall, clock)
+}
+
+/// A stderr progress bar that appears only once a run passes one second.
+struct ProgressBar {
+    bar: std::cell::OnceCell<indicatif::ProgressBar>,
+    enabled: bool,
+    total: Option<u64>,
+}
+
+impl ProgressBar {
+    fn new(enabled: bool, total: Option<u64>) -> ProgressBar {
+        ProgressBar {
+            bar: std::cell::OnceCell::new(),
+            enabled,
+            total,
+        }
+    }
+
+    fn update(&self, elapsed: Duration, frames: u64) {
+        if !self.enabled || elapsed < Duration::from_secs(1) {
+            return;
+        }
+        let bar = self.bar.get_or_init(|| {
+            let b = indicatif::ProgressBar::with_draw_target(
+                self.total,
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:40}] {pos}/{len} frames ({per_sec})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            b
+        });
+        bar.set_position(frames);
+    }
+
+    fn finish(&self) {
+        if let Some(b) = self.bar.get() {
+            b.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tickwire::book::stage::SnapshotPolicy;
+use tickwire::capture::Capture;
+use tickwire::config::{self, Config};
+use tickwire::md::source::{Pace, ReplaySource};
+use tickwire::md::stage::OnFull;
+use tickwire::runtime::pipeline::{self, RunOptions};
+use tickwire::telemetry::report::Report;
+
+/// `../shared/marketdata/binance`, or `None` (skip) when it is absent and
+/// `TICKWIRE_REAL_DATA` is not set; with it set, absence is a failure.
+pub fn marketdata() -> Option<PathBuf> {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/marketdata/binance"));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var_os("TICKWIRE_REAL_DATA").is_some() {
+        panic!(
+            "TICKWIRE_REAL_DATA is set but {} does not exist: the real-data suite needs ../shared/marketdata beside the repository",
+            dir.display()
+        );
+    }
+    eprintln!("skipping: ../shared/marketdata not found");
+    None
+}
+
+/// Pipelines pin executors to the same cores: run one at a time.
+pub fn pipeline_lock() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A shipped affinity layout with the shipped tickwire.toml.
+pub fn shipped(affinity: &str) -> Config {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conf");
+    config::load_files(&root.join(affinity), &root.join("tickwire.toml"))
+        .unwrap_or_else(|e| panic!("shipped config {affinity}: {e}"))
+}
+
+/// Replays `capture` at max pace through the whole pipeline.
+pub fn replay(cfg: &Config, capture: Capture) -> Report {
+    replay_with(cfg, capture, OnFull::Wait)
+}
+
+/// Same, with a chosen full-ring policy.
+pub fn replay_with(cfg: &Config, capture: Capture, on_full: OnFull) -> Report {
+    let _guard = pipeline_lock();
+    let opts = RunOptions {
+        on_full,
+        snapshots: SnapshotPolicy {
+            dir: None,
+            interval_ms: 0,
+            depth: 10,
+        },
+        progress: false,
+    };
+    let out = pipeline::run(
+        cfg,
+        ReplaySource::new(capture, Pace::Max),
+        opts,
+        Arc::new(AtomicBool::new(false)),
+    )
+    .expect("pipeline run");
+    Report::build(&out, 0)
+}
+
+/// The section of `symbol` on `market` in a report.
+pub fn section<'a>(r: &'a Report, market: &str, symbol: &str) -> &'a tickwire::telemetry::report::SymbolSection {
+    r.symbols
+        .iter()
+        .find(|s| s.market == market && s.symbol == symbol)
+        .unwrap_or_else(|| panic!("no {market} {symbol} in report: {:?}", r.symbols))
+}
