@@ -15,7 +15,6 @@ use crate::md::stage::OnFull;
 use crate::runtime::pipeline::{self, RunOptions};
 use crate::telemetry::report::{Report, stage_histograms};
 use crate::telemetry::{hgrm, rss, svg};
-use crate::types::Market;
 
 /// Frames per source of the built-in synthetic session.
 pub const SYNTHETIC_FRAMES: usize = 50_000;
@@ -62,14 +61,7 @@ pub struct ReplayArgs {
 /// Opens the captures named, or builds the synthetic session.
 pub fn open_capture(args: &ReplayArgs) -> Result<Capture, String> {
     if args.captures.is_empty() {
-        let sources = [Market::Spot, Market::Usdm]
-            .into_iter()
-            .map(|m| {
-                let bytes = crate::capture::synth::synthetic_session(args.seed, m, args.synthetic_frames);
-                (format!("synthetic-{}", m.name()), bytes)
-            })
-            .collect();
-        Capture::from_text_sources(sources).map_err(|e| e.to_string())
+        crate::capture::synth::synthetic_capture(args.seed, args.synthetic_frames).map_err(|e| e.to_string())
     } else {
         Capture::open(&args.captures).map_err(|e| e.to_string())
     }

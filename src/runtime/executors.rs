@@ -52,7 +52,21 @@ async fn drive(mut stage: Box<dyn Stage>, mut idler: Idler, abort: Arc<AtomicBoo
                 }),
             );
         }
-        match stage.poll() {
+        // A panicking stage is a failed stage: the others are told to stop
+        // instead of waiting forever on its rings.
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stage.poll()))
+            .unwrap_or_else(|panic| {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panicked".into());
+                Err(StageError {
+                    stage: name.name(),
+                    message: format!("panicked: {message}"),
+                })
+            });
+        match polled {
             Ok(Progress::Done) => return (name, Ok(stage.finish())),
             Ok(Progress::Busy) => idler.after_busy().await,
             Ok(Progress::Idle) => idler.after_idle().await,

@@ -1,0 +1,144 @@
+//! The whole pipeline on synthetic sessions: ground truth, bad input of
+//! every kind, gaps, crossed books, full rings and failing stages.
+
+mod common;
+
+use common::{replay, replay_with, section, shipped};
+use tickwire::capture::Capture;
+use tickwire::capture::synth::synthetic_session_with_truth;
+use tickwire::md::stage::OnFull;
+use tickwire::types::Market;
+
+fn lines(market: Market, frames: usize) -> (Vec<String>, tickwire::capture::synth::SynthTruth) {
+    let (bytes, truth) = synthetic_session_with_truth(7, market, frames);
+    let text = String::from_utf8(bytes).expect("synthetic sessions are UTF-8");
+    (text.lines().map(str::to_owned).collect(), truth)
+}
+
+fn capture(lines: &[String]) -> Capture {
+    let mut bytes = lines.join("\n").into_bytes();
+    bytes.push(b'\n');
+    Capture::from_text_bytes("edited", bytes).expect("capture")
+}
+
+#[test]
+fn synthetic_sessions_match_their_own_ground_truth() {
+    for market in [Market::Spot, Market::Usdm] {
+        let (l, truth) = lines(market, 20_000);
+        let r = replay(&shipped("affinity.toml"), capture(&l));
+        let s = section(&r, market.name(), "BTCUSDT");
+        assert_eq!(s.book_checks.checked as usize, truth.checkable_tickers, "{market:?}");
+        assert_eq!(s.book_checks.matched, s.book_checks.checked);
+        assert_eq!((s.bid_levels, s.ask_levels), (truth.bid_levels, truth.ask_levels));
+        assert_eq!(s.gaps, 0);
+        assert!(r.orders.intents > 0, "the strategy should trade a synthetic session");
+    }
+}
+
+/// The session's lines with `bad` frames inserted in the middle, each
+/// with a plausible receive timestamp. Bytes, so non-UTF-8 survives.
+fn with_bad_frames(l: &[String], bad: &[&[u8]]) -> Vec<u8> {
+    let start = l.len() / 2;
+    let mut out = Vec::new();
+    for (i, line) in l.iter().enumerate() {
+        if let Some(frame) = i.checked_sub(start).filter(|k| k % 10 == 0).and_then(|k| bad.get(k / 10)) {
+            out.extend_from_slice(line.split_once(' ').expect("prefix").0.as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(frame);
+            out.push(b'\n');
+        }
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+#[test]
+fn every_kind_of_bad_frame_is_counted_by_name_and_never_corrupts_the_book() {
+    let (l, truth) = lines(Market::Spot, 10_000);
+    let bad: [(&str, &[u8]); 7] = [
+        ("invalid_json", br#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","#),
+        ("invalid_utf8", b"{\"stream\":\"btcusdt@trade\",\"data\":{\"e\":\"trade\",\"s\":\"BTC\xff\xfe\"}}"),
+        ("missing_field", br#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":1,"b":[],"a":[]}}"#),
+        ("bad_number", br#"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1e400","q":"1","T":1,"m":true}}"#),
+        ("bad_number", br#"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1234567890123456789012345678901234567890","q":"1","T":1,"m":true}}"#),
+        ("negative_qty", br#"{"stream":"btcusdt@bookTicker","data":{"u":5,"s":"BTCUSDT","b":"1.0","B":"-2","a":"1.1","A":"1"}}"#),
+        ("invalid_json", b"\x00\x01 not json at all"),
+    ];
+    let frames: Vec<&[u8]> = bad.iter().map(|(_, f)| *f).collect();
+    let c = Capture::from_text_bytes("bad-frames", with_bad_frames(&l, &frames)).expect("capture");
+    let r = replay(&shipped("affinity.toml"), c);
+    for (kind, _) in &bad {
+        assert!(r.decode_errors[kind] > 0, "{kind} not counted: {:?}", r.decode_errors);
+    }
+    assert_eq!(r.decode_errors["total"], bad.len() as u64, "{:?}", r.first_decode_errors);
+    let s = section(&r, "spot", "BTCUSDT");
+    assert_eq!(s.book_checks.mismatched, 0);
+    assert_eq!(s.book_checks.checked as usize, truth.checkable_tickers);
+    assert_eq!(s.gaps, 0);
+}
+
+#[test]
+fn truncated_gzip_replays_every_complete_line_and_reports_it() {
+    use std::io::Write;
+    let (l, _) = lines(Market::Usdm, 5_000);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    for line in &l {
+        gz.write_all(line.as_bytes()).expect("gzip");
+        gz.write_all(b"\n").expect("gzip");
+    }
+    let full = gz.finish().expect("gzip");
+    let cut = &full[..full.len() * 2 / 3];
+    let path = std::env::temp_dir().join(format!("tickwire-truncated-{}.gz", std::process::id()));
+    std::fs::write(&path, cut).expect("write");
+    let c = Capture::open(&[path.display().to_string()]).expect("a truncated gzip still opens");
+    let _ = std::fs::remove_file(&path);
+    assert!(c.sources()[0].truncated.is_some(), "truncation must be reported");
+    assert!(c.len() > 0 && c.len() < l.len());
+    let r = replay(&shipped("affinity.toml"), c);
+    assert_eq!(r.decode_errors["total"], 0, "{:?}", r.first_decode_errors);
+    assert_eq!(r.book_checks.mismatched, 0);
+}
+
+#[test]
+fn crossed_book_goes_stale_and_later_tickers_are_not_checked() {
+    let (l, _) = lines(Market::Spot, 10_000);
+    // A diff that bids far above every ask crosses the book.
+    let at = (l.len() * 3 / 5..l.len())
+        .find(|&i| l[i].contains("depthUpdate"))
+        .expect("a diff");
+    let mut edited = l.clone();
+    edited[at] = edited[at].replacen("\"b\":[", "\"b\":[[\"99999999.00000000\",\"1.00000000\"],", 1);
+    let r = replay(&shipped("affinity.toml"), capture(&edited));
+    let s = section(&r, "spot", "BTCUSDT");
+    assert_eq!(s.crossed, 1);
+    assert_eq!(s.state, "stale");
+    assert_eq!(s.book_checks.mismatched, 0);
+    assert!(s.tickers_while_stale > 0);
+}
+
+#[test]
+fn full_md_ring_with_drop_policy_marks_the_book_stale_and_counts_the_loss() {
+    let (l, _) = lines(Market::Usdm, 20_000);
+    let mut cfg = shipped("affinity.toml");
+    cfg.affinity.rings.md_to_book = 64;
+    let r = replay_with(&cfg, capture(&l), OnFull::DropAndResync);
+    let s = section(&r, "usdm", "BTCUSDT");
+    assert!(r.md_ring_full > 0);
+    assert!(r.md_dropped_events > 0, "a 64-slot ring cannot hold a snapshot");
+    assert!(s.resyncs > 0);
+    assert_eq!(s.book_checks.mismatched, 0, "lost events must never show as a wrong book");
+}
+
+#[test]
+fn full_md_ring_with_wait_policy_loses_nothing() {
+    let (l, truth) = lines(Market::Usdm, 20_000);
+    let mut cfg = shipped("affinity.toml");
+    cfg.affinity.rings.md_to_book = 64;
+    let r = replay_with(&cfg, capture(&l), OnFull::Wait);
+    let s = section(&r, "usdm", "BTCUSDT");
+    assert!(r.md_ring_full > 0);
+    assert_eq!(r.md_dropped_events, 0);
+    assert_eq!(s.book_checks.checked as usize, truth.checkable_tickers);
+    assert_eq!(s.book_checks.mismatched, 0);
+}
