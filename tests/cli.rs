@@ -121,3 +121,20 @@ fn imported_binary_capture_replays_like_its_text() {
     assert_eq!(a["book_checks"]["matched"], b["book_checks"]["matched"]);
     assert_eq!(a["symbols"][0]["bid_levels"], b["symbols"][0]["bid_levels"]);
 }
+
+#[test]
+fn snapshot_written_at_shutdown_prints_top_levels_and_garbage_is_refused() {
+    let dir = tmp("snap");
+    let out = tickwire(&["replay", "--synthetic-frames", "5000", "--snapshot-dir", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let file = dir.join("final.rkyv");
+    let shown = tickwire(&["snapshot", file.to_str().unwrap(), "--depth", "3"]);
+    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.contains("spot BTCUSDT") && text.contains("usdm BTCUSDT"), "{text}");
+    let garbage = dir.join("garbage.rkyv");
+    std::fs::write(&garbage, b"not an archive at all, definitely not").unwrap();
+    let bad = tickwire(&["snapshot", garbage.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(!bad.stderr.is_empty());
+}

@@ -2,5 +2,6 @@
 
 pub mod check;
 pub mod l2;
+mod mmap;
 pub mod snapshot;
 pub mod stage;

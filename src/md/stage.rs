@@ -83,7 +83,7 @@ pub struct MdReport {
     pub instruments: Vec<InstrumentReport>,
     /// Decode latency: frame received -> decoded.
     pub decode_latency: TscHist,
-    /// Stage start and end, raw TSC.
+    /// TSC when the first frame was taken (start of the active run).
     pub started: Tsc,
     /// Stage end.
     pub ended: Tsc,
@@ -249,7 +249,8 @@ pub struct MdStage<S: FrameSource> {
     requests: rtrb::Consumer<BookRequest>,
     on_full: OnFull,
     clock: Clock,
-    start_raw: u64,
+    /// Pace clock origin: set at the first poll, not at construction.
+    start_raw: Option<u64>,
     stop: Arc<AtomicBool>,
     progress: Arc<AtomicU64>,
     ended: bool,
@@ -267,7 +268,6 @@ impl<S: FrameSource> MdStage<S> {
         stop: Arc<AtomicBool>,
         progress: Arc<AtomicU64>,
     ) -> Self {
-        let start_raw = clock.raw();
         MdStage {
             source,
             decoder: Decoder::new(),
@@ -277,17 +277,14 @@ impl<S: FrameSource> MdStage<S> {
                 per_instrument: Vec::new(),
                 source_last: Vec::new(),
                 staged: Vec::with_capacity(1 << 14),
-                report: MdReport {
-                    started: Tsc(start_raw),
-                    ..MdReport::default()
-                },
+                report: MdReport::default(),
             },
             staged_pos: 0,
             out,
             requests,
             on_full,
             clock,
-            start_raw,
+            start_raw: None,
             stop,
             progress,
             ended: false,
@@ -348,7 +345,9 @@ impl<S: FrameSource> MdStage<S> {
     /// Takes, decodes and sequences one frame: `Some(true)` when a frame was
     /// handled, `Some(false)` when none is due yet, `None` at end of input.
     fn take_frame(&mut self) -> Option<bool> {
-        let now_ns = self.clock.delta_as_nanos(self.start_raw, self.clock.raw());
+        let now = self.clock.raw();
+        let origin = *self.start_raw.get_or_insert(now);
+        let now_ns = self.clock.delta_as_nanos(origin, now);
         let (rx, origin, bytes) = match self.source.next_frame(now_ns) {
             Next::Frame {
                 source,
@@ -369,6 +368,9 @@ impl<S: FrameSource> MdStage<S> {
             Next::End => return None,
         };
         let report = &mut self.core.report;
+        if report.frames == 0 {
+            report.started = rx;
+        }
         let frame_index = report.frames;
         report.frames += 1;
         report.bytes += bytes.len() as u64;

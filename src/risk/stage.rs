@@ -26,6 +26,9 @@ pub struct RiskReport {
     pub positions: Vec<crate::types::Qty>,
     /// Realized PnL, quote currency at the fixed scale.
     pub realized_pnl: i128,
+    /// TSC when the last execution report was handled: the end of the run
+    /// (risk is the last stage to finish).
+    pub ended: Tsc,
 }
 
 /// Rings the risk stage owns.
@@ -161,6 +164,7 @@ impl Stage for RiskStage {
             exec_errors: self.exec_errors,
             positions,
             realized_pnl: self.engine.realized_pnl(),
+            ended: Tsc(self.clock.raw()),
         }))
     }
 }

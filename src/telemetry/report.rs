@@ -134,9 +134,12 @@ pub struct Report {
     pub orders: OrdersSection,
     /// Latency per stage and tick-to-trade, ns.
     pub latency_ns: BTreeMap<&'static str, LatencySummary>,
-    /// Wall time of the run, seconds.
+    /// Wall time of the run including executor start-up, seconds.
     pub wall_s: f64,
-    /// Frames per second over the run.
+    /// Active pipeline time: first frame taken -> last execution report
+    /// handled, seconds (TSC).
+    pub pipeline_s: f64,
+    /// Frames per second over the active pipeline time.
     pub throughput_fps: f64,
     /// Peak resident set size.
     pub peak_rss_bytes: u64,
@@ -277,6 +280,7 @@ impl Report {
             .map(|(n, h)| (*n, LatencySummary::of(h)))
             .collect();
         let wall_s = out.wall.as_secs_f64();
+        let pipeline_s = out.clock.delta_as_nanos(md.started.0, out.risk.ended.0) as f64 / 1e9;
         let gaps = symbols.iter().map(|s| s.gaps).sum();
         let resyncs = symbols.iter().map(|s| s.resyncs).sum();
         let stale_frames = symbols.iter().map(|s| s.stale_frames).sum();
@@ -300,8 +304,9 @@ impl Report {
             orders,
             latency_ns,
             wall_s,
-            throughput_fps: if wall_s > 0.0 {
-                md.frames as f64 / wall_s
+            pipeline_s,
+            throughput_fps: if pipeline_s > 0.0 {
+                md.frames as f64 / pipeline_s
             } else {
                 0.0
             },
@@ -325,11 +330,12 @@ impl Report {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "frames {}  ({:.1} MB)  in {:.3} s  = {:.0} frames/s   peak RSS {:.1} MiB",
+            "frames {}  ({:.1} MB)  pipeline {:.3} s = {:.0} frames/s  (wall {:.3} s with start-up)   peak RSS {:.1} MiB",
             self.frames,
             self.bytes as f64 / 1e6,
-            self.wall_s,
+            self.pipeline_s,
             self.throughput_fps,
+            self.wall_s,
             self.peak_rss_bytes as f64 / (1024.0 * 1024.0)
         );
         let errs: Vec<String> = self
