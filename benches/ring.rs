@@ -17,7 +17,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 struct Msg(#[allow(dead_code)] [u64; 6]);
 
 fn pin(core: usize) {
-    if let Some(id) = core_affinity::get_core_ids().and_then(|ids| ids.into_iter().find(|c| c.id == core)) {
+    if let Some(id) =
+        core_affinity::get_core_ids().and_then(|ids| ids.into_iter().find(|c| c.id == core))
+    {
         core_affinity::set_for_current(id);
     }
 }

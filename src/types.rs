@@ -303,7 +303,10 @@ mod tests {
         assert_eq!(parse_fixed(b"0.000000001"), Err(NumError::TooPrecise));
         assert_eq!(parse_fixed(b""), Err(NumError::Empty));
         assert_eq!(parse_fixed(b"1.2.3"), Err(NumError::InvalidChar));
-        assert_eq!(parse_fixed(b"90000000000"), Ok(90_000_000_000 * FIXED_SCALE));
+        assert_eq!(
+            parse_fixed(b"90000000000"),
+            Ok(90_000_000_000 * FIXED_SCALE)
+        );
         assert_eq!(parse_fixed(b"93000000000"), Err(NumError::Overflow));
     }
 

@@ -23,24 +23,49 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn json_replay(extra: &[&str]) -> serde_json::Value {
-    let mut args = vec!["replay", "--json", "--no-snapshots", "--synthetic-frames", "5000"];
+    let mut args = vec![
+        "replay",
+        "--json",
+        "--no-snapshots",
+        "--synthetic-frames",
+        "5000",
+    ];
     args.extend_from_slice(extra);
     let out = tickwire(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("replay --json prints one JSON object")
 }
 
 #[test]
 fn replay_json_has_the_documented_keys_and_exact_checks() {
     let v = json_replay(&[]);
-    for key in ["frames", "decode_errors", "gaps", "book_checks", "latency_ns", "throughput_fps", "peak_rss_bytes"] {
+    for key in [
+        "frames",
+        "decode_errors",
+        "gaps",
+        "book_checks",
+        "latency_ns",
+        "throughput_fps",
+        "peak_rss_bytes",
+    ] {
         assert!(v.get(key).is_some(), "missing key {key}");
     }
     let checks = &v["book_checks"];
     assert!(checks["checked"].as_u64().unwrap() > 0);
     assert_eq!(checks["checked"], checks["matched"]);
     assert_eq!(checks["mismatched"], 0);
-    for stage in ["tick_to_trade", "decode", "book", "strategy", "risk", "router"] {
+    for stage in [
+        "tick_to_trade",
+        "decode",
+        "book",
+        "strategy",
+        "risk",
+        "router",
+    ] {
         for p in ["p50", "p90", "p99", "p999", "max", "count"] {
             assert!(v["latency_ns"][stage][p].is_u64(), "latency_ns.{stage}.{p}");
         }
@@ -52,10 +77,24 @@ fn replay_json_has_the_documented_keys_and_exact_checks() {
 #[test]
 fn hgrm_dir_gets_standard_histogram_logs_and_a_picture() {
     let dir = tmp("hgrm");
-    let out = tickwire(&["replay", "--no-snapshots", "--synthetic-frames", "5000", "--hgrm", dir.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tickwire(&[
+        "replay",
+        "--no-snapshots",
+        "--synthetic-frames",
+        "5000",
+        "--hgrm",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let hgrm = std::fs::read_to_string(dir.join("tick_to_trade.hgrm")).expect("hgrm file");
-    assert!(hgrm.contains("Percentile") && hgrm.contains("#[Max"), "{hgrm}");
+    assert!(
+        hgrm.contains("Percentile") && hgrm.contains("#[Max"),
+        "{hgrm}"
+    );
     let hlog = std::fs::read(dir.join("decode.hlog")).expect("hlog file");
     let mut n = 0;
     for entry in hdrhistogram::serialization::interval_log::IntervalLogIterator::new(&hlog) {
@@ -64,8 +103,9 @@ fn hgrm_dir_gets_standard_histogram_logs_and_a_picture() {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(h.encoded_histogram())
                 .expect("base64");
-            let hist: hdrhistogram::Histogram<u64> = d.deserialize(&mut bytes.as_slice()).expect("V2 histogram");
-            assert!(hist.len() > 0);
+            let hist: hdrhistogram::Histogram<u64> =
+                d.deserialize(&mut bytes.as_slice()).expect("V2 histogram");
+            assert!(!hist.is_empty());
             n += 1;
         }
     }
@@ -79,14 +119,22 @@ fn compare_passes_equal_reports_and_fails_a_regression() {
     let dir = tmp("compare");
     let base = json_replay(&[]);
     let mut worse = base.clone();
-    let p99 = worse["latency_ns"]["tick_to_trade"]["p99"].as_u64().unwrap();
+    let p99 = worse["latency_ns"]["tick_to_trade"]["p99"]
+        .as_u64()
+        .unwrap();
     worse["latency_ns"]["tick_to_trade"]["p99"] = serde_json::json!(p99 * 2 + 1000);
     let (a, b) = (dir.join("base.json"), dir.join("new.json"));
     std::fs::write(&a, base.to_string()).unwrap();
     std::fs::write(&b, worse.to_string()).unwrap();
     let same = tickwire(&["compare", a.to_str().unwrap(), a.to_str().unwrap()]);
     assert!(same.status.success());
-    let regressed = tickwire(&["compare", a.to_str().unwrap(), b.to_str().unwrap(), "--max-regress", "p99=10%"]);
+    let regressed = tickwire(&[
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--max-regress",
+        "p99=10%",
+    ]);
     assert_eq!(regressed.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&regressed.stdout).contains("regression: tick_to_trade.p99"));
 }
@@ -95,9 +143,16 @@ fn compare_passes_equal_reports_and_fails_a_regression() {
 fn check_conf_prints_placement_and_rejects_bad_dirs_clearly() {
     let conf = concat!(env!("CARGO_MANIFEST_DIR"), "/conf");
     let ok = tickwire(&["check-conf", "--conf", conf]);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let text = String::from_utf8_lossy(&ok.stdout);
-    assert!(text.contains("configuration OK") && text.contains("md"), "{text}");
+    assert!(
+        text.contains("configuration OK") && text.contains("md"),
+        "{text}"
+    );
     let bad = tickwire(&["check-conf", "--conf", "/nonexistent-tickwire-conf"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("affinity.toml"));
@@ -107,13 +162,25 @@ fn check_conf_prints_placement_and_rejects_bad_dirs_clearly() {
 fn imported_binary_capture_replays_like_its_text() {
     let dir = tmp("import");
     let text = dir.join("session.txt");
-    std::fs::write(&text, tickwire::capture::synth::synthetic_session(3, tickwire::types::Market::Usdm, 5000)).unwrap();
+    std::fs::write(
+        &text,
+        tickwire::capture::synth::synthetic_session(3, tickwire::types::Market::Usdm, 5000),
+    )
+    .unwrap();
     let bin = dir.join("session.twcap");
     let out = tickwire(&["import", text.to_str().unwrap(), bin.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let run = |p: &PathBuf| -> serde_json::Value {
         let out = tickwire(&["replay", "--json", "--no-snapshots", p.to_str().unwrap()]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     };
     let (a, b) = (run(&text), run(&bin));
@@ -125,13 +192,30 @@ fn imported_binary_capture_replays_like_its_text() {
 #[test]
 fn snapshot_written_at_shutdown_prints_top_levels_and_garbage_is_refused() {
     let dir = tmp("snap");
-    let out = tickwire(&["replay", "--synthetic-frames", "5000", "--snapshot-dir", dir.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tickwire(&[
+        "replay",
+        "--synthetic-frames",
+        "5000",
+        "--snapshot-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let file = dir.join("final.rkyv");
     let shown = tickwire(&["snapshot", file.to_str().unwrap(), "--depth", "3"]);
-    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
     let text = String::from_utf8_lossy(&shown.stdout);
-    assert!(text.contains("spot BTCUSDT") && text.contains("usdm BTCUSDT"), "{text}");
+    assert!(
+        text.contains("spot BTCUSDT") && text.contains("usdm BTCUSDT"),
+        "{text}"
+    );
     let garbage = dir.join("garbage.rkyv");
     std::fs::write(&garbage, b"not an archive at all, definitely not").unwrap();
     let bad = tickwire(&["snapshot", garbage.to_str().unwrap()]);

@@ -59,7 +59,10 @@ fn run_with_failing_stage(panic: bool) -> RunError {
             core: 0,
             idle: IdlePolicy::BusySpin,
             park_us: 0,
-            stages: vec![Box::new(Fails { polls: 0, panic }), Box::new(Waits(StageName::Book))],
+            stages: vec![
+                Box::new(Fails { polls: 0, panic }),
+                Box::new(Waits(StageName::Book)),
+            ],
         },
         ExecutorPlan {
             core: 1.min(core_affinity::get_core_ids().map_or(1, |c| c.len()) - 1),
@@ -68,9 +71,12 @@ fn run_with_failing_stage(panic: bool) -> RunError {
             stages: vec![Box::new(Waits(StageName::Risk))],
         },
     ];
-    executors::run(plans, Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)), || {
-        std::thread::yield_now()
-    })
+    executors::run(
+        plans,
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicUsize::new(0)),
+        std::thread::yield_now,
+    )
     .expect_err("a failing stage must fail the run")
 }
 

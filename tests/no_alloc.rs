@@ -102,7 +102,9 @@ fn allocations_after_warmup(capture: Capture) -> (u64, u64) {
 
 #[test]
 fn real_replay_allocates_nothing_per_frame_after_warmup() {
-    let Some(dir) = common::marketdata() else { return };
+    let Some(dir) = common::marketdata() else {
+        return;
+    };
     let args = [
         dir.join("spot_btcusdt_20240808.gz").display().to_string(),
         dir.join("usdm_btcusdt_20240808.gz").display().to_string(),
@@ -110,5 +112,8 @@ fn real_replay_allocates_nothing_per_frame_after_warmup() {
     let capture = Capture::open(&args).expect("open captures");
     let (allocs, frames) = allocations_after_warmup(capture);
     assert!(frames > 100_000, "counted only {frames} frames");
-    assert_eq!(allocs, 0, "{allocs} heap allocations during {frames} steady-state frames");
+    assert_eq!(
+        allocs, 0,
+        "{allocs} heap allocations during {frames} steady-state frames"
+    );
 }

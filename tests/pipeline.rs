@@ -27,11 +27,20 @@ fn synthetic_sessions_match_their_own_ground_truth() {
         let (l, truth) = lines(market, 20_000);
         let r = replay(&shipped("affinity.toml"), capture(&l));
         let s = section(&r, market.name(), "BTCUSDT");
-        assert_eq!(s.book_checks.checked as usize, truth.checkable_tickers, "{market:?}");
+        assert_eq!(
+            s.book_checks.checked as usize, truth.checkable_tickers,
+            "{market:?}"
+        );
         assert_eq!(s.book_checks.matched, s.book_checks.checked);
-        assert_eq!((s.bid_levels, s.ask_levels), (truth.bid_levels, truth.ask_levels));
+        assert_eq!(
+            (s.bid_levels, s.ask_levels),
+            (truth.bid_levels, truth.ask_levels)
+        );
         assert_eq!(s.gaps, 0);
-        assert!(r.orders.intents > 0, "the strategy should trade a synthetic session");
+        assert!(
+            r.orders.intents > 0,
+            "the strategy should trade a synthetic session"
+        );
     }
 }
 
@@ -41,7 +50,11 @@ fn with_bad_frames(l: &[String], bad: &[&[u8]]) -> Vec<u8> {
     let start = l.len() / 2;
     let mut out = Vec::new();
     for (i, line) in l.iter().enumerate() {
-        if let Some(frame) = i.checked_sub(start).filter(|k| k % 10 == 0).and_then(|k| bad.get(k / 10)) {
+        if let Some(frame) = i
+            .checked_sub(start)
+            .filter(|k| k % 10 == 0)
+            .and_then(|k| bad.get(k / 10))
+        {
             out.extend_from_slice(line.split_once(' ').expect("prefix").0.as_bytes());
             out.push(b' ');
             out.extend_from_slice(frame);
@@ -69,9 +82,18 @@ fn every_kind_of_bad_frame_is_counted_by_name_and_never_corrupts_the_book() {
     let c = Capture::from_text_bytes("bad-frames", with_bad_frames(&l, &frames)).expect("capture");
     let r = replay(&shipped("affinity.toml"), c);
     for (kind, _) in &bad {
-        assert!(r.decode_errors[kind] > 0, "{kind} not counted: {:?}", r.decode_errors);
+        assert!(
+            r.decode_errors[kind] > 0,
+            "{kind} not counted: {:?}",
+            r.decode_errors
+        );
     }
-    assert_eq!(r.decode_errors["total"], bad.len() as u64, "{:?}", r.first_decode_errors);
+    assert_eq!(
+        r.decode_errors["total"],
+        bad.len() as u64,
+        "{:?}",
+        r.first_decode_errors
+    );
     let s = section(&r, "spot", "BTCUSDT");
     assert_eq!(s.book_checks.mismatched, 0);
     assert_eq!(s.book_checks.checked as usize, truth.checkable_tickers);
@@ -93,8 +115,11 @@ fn truncated_gzip_replays_every_complete_line_and_reports_it() {
     std::fs::write(&path, cut).expect("write");
     let c = Capture::open(&[path.display().to_string()]).expect("a truncated gzip still opens");
     let _ = std::fs::remove_file(&path);
-    assert!(c.sources()[0].truncated.is_some(), "truncation must be reported");
-    assert!(c.len() > 0 && c.len() < l.len());
+    assert!(
+        c.sources()[0].truncated.is_some(),
+        "truncation must be reported"
+    );
+    assert!(!c.is_empty() && c.len() < l.len());
     let r = replay(&shipped("affinity.toml"), c);
     assert_eq!(r.decode_errors["total"], 0, "{:?}", r.first_decode_errors);
     assert_eq!(r.book_checks.mismatched, 0);
@@ -108,7 +133,11 @@ fn crossed_book_goes_stale_and_later_tickers_are_not_checked() {
         .find(|&i| l[i].contains("depthUpdate"))
         .expect("a diff");
     let mut edited = l.clone();
-    edited[at] = edited[at].replacen("\"b\":[", "\"b\":[[\"99999999.00000000\",\"1.00000000\"],", 1);
+    edited[at] = edited[at].replacen(
+        "\"b\":[",
+        "\"b\":[[\"99999999.00000000\",\"1.00000000\"],",
+        1,
+    );
     let r = replay(&shipped("affinity.toml"), capture(&edited));
     let s = section(&r, "spot", "BTCUSDT");
     assert_eq!(s.crossed, 1);
@@ -125,9 +154,15 @@ fn full_md_ring_with_drop_policy_marks_the_book_stale_and_counts_the_loss() {
     let r = replay_with(&cfg, capture(&l), OnFull::DropAndResync);
     let s = section(&r, "usdm", "BTCUSDT");
     assert!(r.md_ring_full > 0);
-    assert!(r.md_dropped_events > 0, "a 64-slot ring cannot hold a snapshot");
+    assert!(
+        r.md_dropped_events > 0,
+        "a 64-slot ring cannot hold a snapshot"
+    );
     assert!(s.resyncs > 0);
-    assert_eq!(s.book_checks.mismatched, 0, "lost events must never show as a wrong book");
+    assert_eq!(
+        s.book_checks.mismatched, 0,
+        "lost events must never show as a wrong book"
+    );
 }
 
 #[test]

@@ -13,13 +13,20 @@ const USDM: &str = "usdm_btcusdt_20240808.gz";
 
 fn open(files: &[&str]) -> Option<Capture> {
     let dir = marketdata()?;
-    let args: Vec<String> = files.iter().map(|f| dir.join(f).display().to_string()).collect();
+    let args: Vec<String> = files
+        .iter()
+        .map(|f| dir.join(f).display().to_string())
+        .collect();
     Some(Capture::open(&args).expect("open real captures"))
 }
 
 fn assert_spot(s: &SymbolSection) {
     assert_eq!(
-        (s.book_checks.checked, s.book_checks.matched, s.book_checks.mismatched),
+        (
+            s.book_checks.checked,
+            s.book_checks.matched,
+            s.book_checks.mismatched
+        ),
         (564, 564, 0),
         "spot book checks; first mismatch: {:?}",
         s.first_mismatch
@@ -27,14 +34,26 @@ fn assert_spot(s: &SymbolSection) {
     assert_eq!(s.gaps, 0);
     assert_eq!(s.state, "synced");
     assert_eq!((s.bid_levels, s.ask_levels), (1209, 2196));
-    assert!(s.best_bid.as_deref().unwrap().starts_with("61685.99@"), "{:?}", s.best_bid);
-    assert!(s.best_ask.as_deref().unwrap().starts_with("61686@"), "{:?}", s.best_ask);
+    assert!(
+        s.best_bid.as_deref().unwrap().starts_with("61685.99@"),
+        "{:?}",
+        s.best_bid
+    );
+    assert!(
+        s.best_ask.as_deref().unwrap().starts_with("61686@"),
+        "{:?}",
+        s.best_ask
+    );
     assert_eq!(s.trade_id_gaps, 0);
 }
 
 fn assert_usdm(s: &SymbolSection) {
     assert_eq!(
-        (s.book_checks.checked, s.book_checks.matched, s.book_checks.mismatched),
+        (
+            s.book_checks.checked,
+            s.book_checks.matched,
+            s.book_checks.mismatched
+        ),
         (629, 629, 0),
         "usdm book checks; first mismatch: {:?}",
         s.first_mismatch
@@ -42,8 +61,16 @@ fn assert_usdm(s: &SymbolSection) {
     assert_eq!(s.gaps, 0);
     assert_eq!(s.state, "synced");
     assert_eq!((s.bid_levels, s.ask_levels), (5018, 4578));
-    assert!(s.best_bid.as_deref().unwrap().starts_with("61659.7@"), "{:?}", s.best_bid);
-    assert!(s.best_ask.as_deref().unwrap().starts_with("61659.8@"), "{:?}", s.best_ask);
+    assert!(
+        s.best_bid.as_deref().unwrap().starts_with("61659.7@"),
+        "{:?}",
+        s.best_bid
+    );
+    assert!(
+        s.best_ask.as_deref().unwrap().starts_with("61659.8@"),
+        "{:?}",
+        s.best_ask
+    );
     assert_eq!(s.trade_id_gaps, 0);
 }
 
@@ -119,7 +146,9 @@ fn capture_of(lines: &[String]) -> Capture {
 #[test]
 fn diff_deleted_from_the_middle_is_a_gap_and_no_later_check_counts() {
     let Some(mut l) = lines(SPOT) else { return };
-    let depth: Vec<usize> = (0..l.len()).filter(|&i| l[i].contains("depthUpdate")).collect();
+    let depth: Vec<usize> = (0..l.len())
+        .filter(|&i| l[i].contains("depthUpdate"))
+        .collect();
     let victim = depth[depth.len() / 2];
     l.remove(victim);
     let r = replay(&shipped("affinity.toml"), capture_of(&l));
@@ -127,7 +156,11 @@ fn diff_deleted_from_the_middle_is_a_gap_and_no_later_check_counts() {
     assert_eq!(s.gaps, 1);
     assert_eq!(s.state, "stale");
     assert_eq!(s.book_checks.mismatched, 0);
-    assert!(s.book_checks.matched < 564 && s.book_checks.matched > 0, "{:?}", s.book_checks);
+    assert!(
+        s.book_checks.matched < 564 && s.book_checks.matched > 0,
+        "{:?}",
+        s.book_checks
+    );
     assert!(s.tickers_while_stale > 0);
     assert!(s.stale_frames > 0);
 }
@@ -135,7 +168,9 @@ fn diff_deleted_from_the_middle_is_a_gap_and_no_later_check_counts() {
 #[test]
 fn duplicated_frame_is_skipped_without_harm() {
     let Some(mut l) = lines(SPOT) else { return };
-    let depth: Vec<usize> = (0..l.len()).filter(|&i| l[i].contains("depthUpdate")).collect();
+    let depth: Vec<usize> = (0..l.len())
+        .filter(|&i| l[i].contains("depthUpdate"))
+        .collect();
     let dup = l[depth[depth.len() / 3]].clone();
     l.insert(depth[depth.len() / 3] + 1, dup);
     let r = replay(&shipped("affinity.toml"), capture_of(&l));

@@ -327,7 +327,12 @@ impl BookStage {
             s.crossed += 1;
         }
         self.mark_stale(symbol);
-        if self.rings.requests.push(BookRequest::Resync(symbol)).is_err() {
+        if self
+            .rings
+            .requests
+            .push(BookRequest::Resync(symbol))
+            .is_err()
+        {
             self.report.requests_dropped += 1;
         }
     }
@@ -474,7 +479,11 @@ impl Stage for BookStage {
         if self.ending && self.flush_backlog() {
             return Ok(Progress::Done);
         }
-        Ok(if n > 0 { Progress::Busy } else { Progress::Idle })
+        Ok(if n > 0 {
+            Progress::Busy
+        } else {
+            Progress::Idle
+        })
     }
 
     fn finish(mut self: Box<Self>) -> StageOutput {

@@ -13,7 +13,8 @@ pub fn load(dir: Option<&Path>) -> Result<Config, String> {
         None => {
             let cores = core_affinity::get_core_ids().map_or(0, |c| c.len());
             let cfg = config::embedded_default_for_cores(cores);
-            let available = config::available_cores(&cfg.affinity_path).map_err(|e| e.to_string())?;
+            let available =
+                config::available_cores(&cfg.affinity_path).map_err(|e| e.to_string())?;
             config::validate_with_cores(&cfg, &available).map_err(|e| e.to_string())?;
             Ok(cfg)
         }

@@ -61,7 +61,8 @@ pub struct ReplayArgs {
 /// Opens the captures named, or builds the synthetic session.
 pub fn open_capture(args: &ReplayArgs) -> Result<Capture, String> {
     if args.captures.is_empty() {
-        crate::capture::synth::synthetic_capture(args.seed, args.synthetic_frames).map_err(|e| e.to_string())
+        crate::capture::synth::synthetic_capture(args.seed, args.synthetic_frames)
+            .map_err(|e| e.to_string())
     } else {
         Capture::open(&args.captures).map_err(|e| e.to_string())
     }
@@ -122,10 +123,17 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode, String> {
         let hists = stage_histograms(&out);
         let files = hgrm::write_dir(dir, &hists).map_err(|e| format!("{}: {e}", dir.display()))?;
         let picture = dir.join("latency.svg");
-        std::fs::write(&picture, svg::percentile_plot("tickwire replay latency", &hists))
-            .map_err(|e| format!("{}: {e}", picture.display()))?;
+        std::fs::write(
+            &picture,
+            svg::percentile_plot("tickwire replay latency", &hists),
+        )
+        .map_err(|e| format!("{}: {e}", picture.display()))?;
         if !args.json {
-            eprintln!("wrote {} HdrHistogram files and {}", files.len(), picture.display());
+            eprintln!(
+                "wrote {} HdrHistogram files and {}",
+                files.len(),
+                picture.display()
+            );
         }
     }
     if args.json {

@@ -22,7 +22,8 @@ pub fn compare(base: &Path, new: &Path, max_regress: &str) -> Result<ExitCode, S
     };
     let (b, n) = (read(base)?, read(new)?);
     let names = (base.display().to_string(), new.display().to_string());
-    let c = compare::compare(&b, &n, &thresholds, (&names.0, &names.1)).map_err(|e| e.to_string())?;
+    let c =
+        compare::compare(&b, &n, &thresholds, (&names.0, &names.1)).map_err(|e| e.to_string())?;
     print!("{}", c.table);
     if c.regressions.is_empty() {
         println!("no regression beyond {max_regress}");

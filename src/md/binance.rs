@@ -5,20 +5,24 @@
 //! borrowed [`Frame`] whose level slices live in the decoder's reused buffers.
 //!
 //! Two paths produce identical results:
-//! - [`scan`]: a strict scanner specialised to the exact bytes Binance sends
+//! - `scan`: a strict scanner specialised to the exact bytes Binance sends
 //!   (no whitespace, no escapes, plain decimal strings). It validates every
 //!   byte it reads and declines (returns `None`) on anything it does not
 //!   expect, including every error case.
-//! - [`general`]: the general sonic-rs path. It handles any valid JSON (any
+//! - `general`: the general sonic-rs path. It handles any valid JSON (any
 //!   key order, whitespace, escapes, unknown keys) and produces every error.
 //!
-//! Evidence for the hand-written scanner (house rule 7), bench
-//! `decode_depth` in `benches/decode.rs`, real USD-M `depthUpdate` frames
-//! (avg 1,597 bytes, 68 levels), see the module docs of [`scan`] for numbers.
+//! Evidence for the hand-written scanner (house rule 7): bench
+//! `decode_depth` in `benches/decode.rs` on the real USD-M `depthUpdate`
+//! frames (avg 1,597 bytes, 68 levels): about 1.0 us per frame against
+//! 4.3 us for serde_json borrowed structs and 4.0 us for sonic-rs serde
+//! (4.4x; 4.7x fewer instructions). Numbers and method in `scan.rs`.
 
 mod general;
 mod num;
 mod scan;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod simd;
 
 #[cfg(test)]
 mod tests;

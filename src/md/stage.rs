@@ -176,7 +176,11 @@ impl MdCore {
             Frame::Snapshot(s) => {
                 let id = match (o.market, o.symbol) {
                     (Some(m), Some(name)) => self.instrument(m, &name, o.source),
-                    _ => self.source_last.get(usize::from(o.source)).copied().flatten(),
+                    _ => self
+                        .source_last
+                        .get(usize::from(o.source))
+                        .copied()
+                        .flatten(),
                 };
                 let Some(id) = id else {
                     self.report.orphan_snapshots += 1;

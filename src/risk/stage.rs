@@ -150,7 +150,11 @@ impl Stage for RiskStage {
         if self.router_done {
             return Ok(Progress::Done);
         }
-        Ok(if n > 0 { Progress::Busy } else { Progress::Idle })
+        Ok(if n > 0 {
+            Progress::Busy
+        } else {
+            Progress::Idle
+        })
     }
 
     fn finish(self: Box<Self>) -> StageOutput {

@@ -154,7 +154,11 @@ impl Stage for RouterStage {
         if self.end_sent {
             return Ok(Progress::Done);
         }
-        Ok(if n > 0 { Progress::Busy } else { Progress::Idle })
+        Ok(if n > 0 {
+            Progress::Busy
+        } else {
+            Progress::Idle
+        })
     }
 
     fn finish(self: Box<Self>) -> StageOutput {

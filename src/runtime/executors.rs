@@ -24,7 +24,9 @@ pub struct ExecutorPlan {
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// An executor could not be created or pinned.
-    #[error("cannot start the executor on core {core}: {message}. Check `executor[].core` in conf/affinity.toml against `nproc`/taskset")]
+    #[error(
+        "cannot start the executor on core {core}: {message}. Check `executor[].core` in conf/affinity.toml against `nproc`/taskset"
+    )]
     Executor {
         /// Core it was meant for.
         core: usize,
@@ -149,7 +151,8 @@ pub fn run(
         }
     }
     // Report the root cause, not the aborts it caused in other stages.
-    let is_abort = |e: &RunError| matches!(e, RunError::Stage(s) if s.message.starts_with("aborted"));
+    let is_abort =
+        |e: &RunError| matches!(e, RunError::Stage(s) if s.message.starts_with("aborted"));
     match errors.iter().position(|e| !is_abort(e)) {
         Some(i) => Err(errors.swap_remove(i)),
         None => match errors.pop() {

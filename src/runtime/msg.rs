@@ -186,7 +186,11 @@ mod tests {
     #[test]
     fn ring_messages_stay_small() {
         // One cache line or less keeps a ring hop to one line transfer.
-        assert!(std::mem::size_of::<MdEvent>() <= 64, "{}", std::mem::size_of::<MdEvent>());
+        assert!(
+            std::mem::size_of::<MdEvent>() <= 48,
+            "{}",
+            std::mem::size_of::<MdEvent>()
+        );
         assert!(std::mem::size_of::<RiskMsg>() <= 128);
         assert!(std::mem::size_of::<ToRouter>() <= 128);
         assert!(std::mem::size_of::<FromRouter>() <= 64);

@@ -140,7 +140,11 @@ pub fn build<S: FrameSource + 'static>(
 }
 
 /// Collects the four stage outputs into a [`RunOutput`].
-pub fn collect(outputs: Vec<StageOutput>, wall: Duration, clock: Clock) -> Result<RunOutput, RunError> {
+pub fn collect(
+    outputs: Vec<StageOutput>,
+    wall: Duration,
+    clock: Clock,
+) -> Result<RunOutput, RunError> {
     let (mut md, mut book, mut risk, mut router) = (None, None, None, None);
     for o in outputs {
         match o {
@@ -161,7 +165,9 @@ pub fn collect(outputs: Vec<StageOutput>, wall: Duration, clock: Clock) -> Resul
         }),
         _ => Err(RunError::Stage(crate::runtime::stage::StageError {
             stage: "pipeline",
-            message: "a stage did not report; check that every stage is placed in conf/affinity.toml".into(),
+            message:
+                "a stage did not report; check that every stage is placed in conf/affinity.toml"
+                    .into(),
         })),
     }
 }

@@ -19,7 +19,9 @@ pub struct Threshold {
 #[derive(Debug, thiserror::Error)]
 pub enum CompareError {
     /// A `--max-regress` item is not `pNN=X%`.
-    #[error("bad --max-regress item {0:?}: expected e.g. p99=10%,p999=20% (keys p50 p90 p99 p999 max)")]
+    #[error(
+        "bad --max-regress item {0:?}: expected e.g. p99=10%,p999=20% (keys p50 p90 p99 p999 max)"
+    )]
     BadThreshold(String),
     /// A report file is not a tickwire JSON report.
     #[error("{0}: not a tickwire --json report (missing latency_ns): {1}")]
@@ -66,17 +68,29 @@ fn latency(v: &Value, name: &str) -> Result<serde_json::Map<String, Value>, Comp
 }
 
 /// Compares `base` with `new` (parsed JSON reports).
-pub fn compare(base: &Value, new: &Value, thresholds: &[Threshold], names: (&str, &str)) -> Result<Comparison, CompareError> {
+pub fn compare(
+    base: &Value,
+    new: &Value,
+    thresholds: &[Threshold],
+    names: (&str, &str),
+) -> Result<Comparison, CompareError> {
     let b = latency(base, names.0)?;
     let n = latency(new, names.1)?;
     let keys = ["p50", "p90", "p99", "p999", "max"];
     let mut table = String::new();
-    let _ = writeln!(table, "{:<14} {:<5} {:>12} {:>12} {:>9}", "stage", "pct", "baseline", "new", "change");
+    let _ = writeln!(
+        table,
+        "{:<14} {:<5} {:>12} {:>12} {:>9}",
+        "stage", "pct", "baseline", "new", "change"
+    );
     let mut regressions = Vec::new();
     for (stage, bv) in &b {
         let Some(nv) = n.get(stage) else { continue };
         for k in keys {
-            let (Some(x), Some(y)) = (bv.get(k).and_then(Value::as_u64), nv.get(k).and_then(Value::as_u64)) else {
+            let (Some(x), Some(y)) = (
+                bv.get(k).and_then(Value::as_u64),
+                nv.get(k).and_then(Value::as_u64),
+            ) else {
                 continue;
             };
             let pct = if x == 0 {
@@ -92,11 +106,17 @@ pub fn compare(base: &Value, new: &Value, thresholds: &[Threshold], names: (&str
                 flag = "  REGRESSION";
                 regressions.push(format!("{stage}.{k} {pct:+.1}% (limit {}%)", t.max_pct));
             }
-            let _ = writeln!(table, "{stage:<14} {k:<5} {x:>12} {y:>12} {pct:>+8.1}%{flag}");
+            let _ = writeln!(
+                table,
+                "{stage:<14} {k:<5} {x:>12} {y:>12} {pct:>+8.1}%{flag}"
+            );
         }
     }
     for key in ["throughput_fps", "frames"] {
-        if let (Some(x), Some(y)) = (base.get(key).and_then(Value::as_f64), new.get(key).and_then(Value::as_f64)) {
+        if let (Some(x), Some(y)) = (
+            base.get(key).and_then(Value::as_f64),
+            new.get(key).and_then(Value::as_f64),
+        ) {
             let _ = writeln!(table, "{key:<20} {x:>12.0} {y:>12.0}");
         }
     }

@@ -14,9 +14,17 @@ use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
 /// Writes the `.hgrm` percentile distribution of `h` (ns) in µs.
 pub fn write_percentiles(h: &Histogram<u64>, out: &mut dyn Write) -> std::io::Result<()> {
     const SCALE: f64 = 1000.0;
-    writeln!(out, "{:>12} {:>14} {:>10} {:>14}\n", "Value", "Percentile", "TotalCount", "1/(1-Percentile)")?;
+    writeln!(
+        out,
+        "{:>12} {:>14} {:>10} {:>14}\n",
+        "Value", "Percentile", "TotalCount", "1/(1-Percentile)"
+    )?;
     if h.is_empty() {
-        return writeln!(out, "#[Mean    = {:12.3}, StdDeviation   = {:12.3}]", 0.0, 0.0);
+        return writeln!(
+            out,
+            "#[Mean    = {:12.3}, StdDeviation   = {:12.3}]",
+            0.0, 0.0
+        );
     }
     let mut total: u64 = 0;
     for v in h.iter_quantiles(5) {
@@ -58,7 +66,10 @@ pub fn write_percentiles(h: &Histogram<u64>, out: &mut dyn Write) -> std::io::Re
 
 /// Writes `<dir>/<stage>.hgrm` and `<dir>/<stage>.hlog` for every stage;
 /// returns the files written.
-pub fn write_dir(dir: &Path, stages: &[(&'static str, Histogram<u64>)]) -> std::io::Result<Vec<PathBuf>> {
+pub fn write_dir(
+    dir: &Path,
+    stages: &[(&'static str, Histogram<u64>)],
+) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
     for (name, h) in stages {
@@ -75,8 +86,13 @@ pub fn write_dir(dir: &Path, stages: &[(&'static str, Histogram<u64>)]) -> std::
             .add_comment(&format!("tickwire {name} latency, ns"))
             .with_start_time(std::time::SystemTime::now())
             .begin_log_with(&mut f, &mut ser)?;
-        log.write_histogram(h, std::time::Duration::ZERO, std::time::Duration::ZERO, None)
-            .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+        log.write_histogram(
+            h,
+            std::time::Duration::ZERO,
+            std::time::Duration::ZERO,
+            None,
+        )
+        .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
         drop(log);
         f.flush()?;
         written.push(p);

@@ -25,8 +25,8 @@ impl Default for TscHist {
 impl TscHist {
     /// An empty histogram covering 1 tick .. 2^40 ticks at 3 significant digits.
     pub fn new() -> TscHist {
-        let mut hist = Histogram::new_with_bounds(1, MAX_TICKS, 3)
-            .expect("static histogram bounds are valid");
+        let mut hist =
+            Histogram::new_with_bounds(1, MAX_TICKS, 3).expect("static histogram bounds are valid");
         hist.auto(false);
         TscHist { hist }
     }
@@ -34,7 +34,8 @@ impl TscHist {
     /// Records `end - start` (zero if the clock went backwards).
     #[inline]
     pub fn record(&mut self, start: Tsc, end: Tsc) {
-        self.hist.saturating_record(end.0.saturating_sub(start.0).max(1));
+        self.hist
+            .saturating_record(end.0.saturating_sub(start.0).max(1));
     }
 
     /// Number of samples.
@@ -50,10 +51,13 @@ impl TscHist {
 
     /// Converts to a nanosecond histogram with `ticks_to_ns`.
     pub fn to_nanos(&self, ticks_to_ns: impl Fn(u64) -> u64) -> Histogram<u64> {
-        let mut ns = Histogram::new_with_bounds(1, MAX_TICKS, 3)
-            .expect("static histogram bounds are valid");
+        let mut ns =
+            Histogram::new_with_bounds(1, MAX_TICKS, 3).expect("static histogram bounds are valid");
         for v in self.hist.iter_recorded() {
-            ns.saturating_record_n(ticks_to_ns(v.value_iterated_to()).max(1), v.count_at_value());
+            ns.saturating_record_n(
+                ticks_to_ns(v.value_iterated_to()).max(1),
+                v.count_at_value(),
+            );
         }
         ns
     }

@@ -270,8 +270,11 @@ impl Report {
             fills: ex[1] + ex[2],
             execs,
             positions,
-            realized_pnl: Qty(out.risk.realized_pnl.clamp(i64::MIN.into(), i64::MAX.into()) as i64)
-                .to_string(),
+            realized_pnl: Qty(out
+                .risk
+                .realized_pnl
+                .clamp(i64::MIN.into(), i64::MAX.into()) as i64)
+            .to_string(),
             unknown_exec_reports: out.risk.exec_errors,
         };
 
@@ -377,7 +380,19 @@ impl Report {
         let _ = writeln!(
             s,
             "  {:<6} {:<12} {:>8} {:>8} {:>6} {:>5} {:>7} {:>6} {:>5} {:>7}  {:<8} {:>6} {:>6}  best bid / best ask",
-            "market", "symbol", "checked", "matched", "mism", "gaps", "resyncs", "stale", "dups", "crossed", "state", "bids", "asks"
+            "market",
+            "symbol",
+            "checked",
+            "matched",
+            "mism",
+            "gaps",
+            "resyncs",
+            "stale",
+            "dups",
+            "crossed",
+            "state",
+            "bids",
+            "asks"
         );
         for b in &self.symbols {
             let _ = writeln!(

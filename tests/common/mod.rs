@@ -16,7 +16,10 @@ use tickwire::telemetry::report::Report;
 /// `../shared/marketdata/binance`, or `None` (skip) when it is absent and
 /// `TICKWIRE_REAL_DATA` is not set; with it set, absence is a failure.
 pub fn marketdata() -> Option<PathBuf> {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/marketdata/binance"));
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/marketdata/binance"
+    ));
     if dir.is_dir() {
         return Some(dir);
     }
@@ -71,7 +74,11 @@ pub fn replay_with(cfg: &Config, capture: Capture, on_full: OnFull) -> Report {
 }
 
 /// The section of `symbol` on `market` in a report.
-pub fn section<'a>(r: &'a Report, market: &str, symbol: &str) -> &'a tickwire::telemetry::report::SymbolSection {
+pub fn section<'a>(
+    r: &'a Report,
+    market: &str,
+    symbol: &str,
+) -> &'a tickwire::telemetry::report::SymbolSection {
     r.symbols
         .iter()
         .find(|s| s.market == market && s.symbol == symbol)

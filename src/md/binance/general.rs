@@ -9,7 +9,9 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeSeed, Deserializer as _, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use sonic_rs::{JsonValueTrait, LazyValue};
 
 use super::{Decoded, EventKind, event_kind};
@@ -189,7 +191,11 @@ impl<'de> Visitor<'de> for ObjVisitor {
 /// Interprets one event object by the event-type rules:
 /// `e` names the type; without `e`, `lastUpdateId` means a REST snapshot,
 /// `u` with `b` a spot bookTicker, `result` or `id` a subscription response.
-fn event(o: &Obj<'_>, bids: &mut Vec<Level>, asks: &mut Vec<Level>) -> Result<Decoded, DecodeError> {
+fn event(
+    o: &Obj<'_>,
+    bids: &mut Vec<Level>,
+    asks: &mut Vec<Level>,
+) -> Result<Decoded, DecodeError> {
     let kind = match &o.e {
         Some(e) => Some(event_kind(
             e.as_str().ok_or(DecodeError::MissingField("e"))?.as_bytes(),
