@@ -74,6 +74,15 @@ fn allocations_after_warmup(capture: Capture) -> (u64, u64) {
         Arc::new(AtomicBool::new(false)),
     );
     let progress = built.progress.clone();
+    // The counter itself must see allocations, or a zero proves nothing.
+    COUNTING.set(true);
+    std::hint::black_box(vec![0u8; 64]);
+    COUNTING.set(false);
+    assert_eq!(
+        ALLOCS.replace(0),
+        1,
+        "the counting allocator missed an allocation"
+    );
     let mut stages = built.stages.map(Some);
     let mut outputs = Vec::new();
     let warmup = total / 10;

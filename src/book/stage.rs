@@ -357,7 +357,6 @@ impl BookStage {
         let (Some(bid), Some(ask)) = (bid, ask) else {
             return;
         };
-        self.send_market(MarketMsg::Top { symbol, bid, ask });
         let top = BookTop {
             symbol,
             bid,
@@ -386,6 +385,10 @@ impl BookStage {
                 self.report.intents_ring_full += 1;
             }
         }
+        // After the intents: risk sees them first; the router still reads
+        // this top before any order risk sends, as it drains market data
+        // before orders in each poll.
+        self.send_market(MarketMsg::Top { symbol, bid, ask });
         self.maybe_snapshot(venue_time_ms);
     }
 

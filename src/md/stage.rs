@@ -427,7 +427,9 @@ impl<S: FrameSource> Stage for MdStage<S> {
             self.core.resync(symbol, StaleReason::Crossed);
         }
         let mut busy = false;
-        // A small batch per poll keeps co-hosted stages responsive.
+        // A small batch per poll keeps co-hosted stages responsive; a frame
+        // that closed a diff ends the batch at once so the book (and the
+        // strategy) see it without waiting behind later frames.
         for _ in 0..16 {
             let next = if self.stop.load(Ordering::Relaxed) {
                 None
@@ -435,7 +437,16 @@ impl<S: FrameSource> Stage for MdStage<S> {
                 self.take_frame()
             };
             match next {
-                Some(true) => busy = true,
+                Some(true) => {
+                    busy = true;
+                    let closed_diff = self.core.staged[self.staged_pos..]
+                        .last()
+                        .is_some_and(|e| matches!(e, MdEvent::DiffEnd { .. }));
+                    if closed_diff {
+                        self.flush();
+                        break;
+                    }
+                }
                 Some(false) => break,
                 None => {
                     self.core.staged.push(MdEvent::End);

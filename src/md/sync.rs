@@ -315,3 +315,151 @@ fn send_levels(symbol: SymbolId, bids: &[Level], asks: &[Level], emit: &mut impl
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Px, Qty, SymbolName};
+
+    const LEVEL: [Level; 1] = [Level {
+        px: Px(100),
+        qty: Qty(1),
+    }];
+
+    fn diff(first: u64, last: u64, prev: Option<u64>) -> DepthDiff<'static> {
+        DepthDiff {
+            symbol: SymbolName::new(b"BTCUSDT").unwrap(),
+            first_id: first,
+            last_id: last,
+            prev_last_id: prev,
+            event_time_ms: 0,
+            bids: &LEVEL,
+            asks: &[],
+        }
+    }
+
+    fn snapshot(id: u64) -> DepthSnapshot<'static> {
+        DepthSnapshot {
+            last_update_id: id,
+            bids: &LEVEL,
+            asks: &[],
+        }
+    }
+
+    fn diff_ends(events: &[MdEvent]) -> Vec<u64> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                MdEvent::DiffEnd { last_id, .. } => Some(*last_id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn run(market: Market, steps: &[Result<DepthDiff<'static>, u64>]) -> (Vec<MdEvent>, SyncStats) {
+        let mut s = Sequencer::new(SymbolId(0), market);
+        let mut out = Vec::new();
+        for step in steps {
+            match step {
+                Ok(d) => s.on_diff(d, FrameStamps::default(), &mut |e| out.push(e)),
+                Err(id) => s.on_snapshot(&snapshot(*id), &mut |e| out.push(e)),
+            }
+        }
+        (out, s.stats())
+    }
+
+    #[test]
+    fn spot_buffers_until_snapshot_and_bridges_it() {
+        let (ev, st) = run(
+            Market::Spot,
+            &[
+                Ok(diff(1, 5, None)),
+                Ok(diff(6, 9, None)),
+                Ok(diff(10, 12, None)),
+                Err(8),
+                Ok(diff(13, 20, None)),
+            ],
+        );
+        assert_eq!(diff_ends(&ev), vec![9, 12, 20]);
+        assert_eq!(st.pre_snapshot_dropped, 1);
+        assert_eq!(st.gaps, 0);
+    }
+
+    #[test]
+    fn spot_gap_marks_stale_and_buffers_for_the_next_snapshot() {
+        let (ev, st) = run(
+            Market::Spot,
+            &[Err(4), Ok(diff(5, 6, None)), Ok(diff(8, 9, None))],
+        );
+        assert_eq!(diff_ends(&ev), vec![6]);
+        assert_eq!(st.gaps, 1);
+        assert!(ev.iter().any(|e| matches!(
+            e,
+            MdEvent::Stale {
+                reason: StaleReason::Gap,
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn futures_chain_on_pu_not_on_u_plus_one() {
+        let (ev, st) = run(
+            Market::Usdm,
+            &[
+                Err(100),
+                Ok(diff(90, 110, Some(80))),
+                Ok(diff(150, 160, Some(110))),
+                Ok(diff(170, 180, Some(165))),
+            ],
+        );
+        assert_eq!(diff_ends(&ev), vec![110, 160]);
+        assert_eq!(st.gaps, 1);
+    }
+
+    #[test]
+    fn snapshot_not_bridged_by_first_diff_is_stale() {
+        let (ev, st) = run(Market::Spot, &[Err(10), Ok(diff(20, 30, None))]);
+        assert!(diff_ends(&ev).is_empty());
+        assert_eq!(st.no_bridge, 1);
+        assert!(ev.iter().any(|e| matches!(
+            e,
+            MdEvent::Stale {
+                reason: StaleReason::NoBridge,
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn duplicate_diff_is_skipped_without_a_gap() {
+        let (ev, st) = run(
+            Market::Spot,
+            &[
+                Err(4),
+                Ok(diff(5, 6, None)),
+                Ok(diff(5, 6, None)),
+                Ok(diff(7, 8, None)),
+            ],
+        );
+        assert_eq!(diff_ends(&ev), vec![6, 8]);
+        assert_eq!((st.duplicates, st.gaps), (1, 0));
+    }
+
+    #[test]
+    fn stale_instrument_resyncs_on_the_next_snapshot() {
+        let (ev, st) = run(
+            Market::Spot,
+            &[
+                Err(4),
+                Ok(diff(5, 6, None)),
+                Ok(diff(9, 10, None)),
+                Ok(diff(11, 12, None)),
+                Err(10),
+                Ok(diff(13, 14, None)),
+            ],
+        );
+        assert_eq!(diff_ends(&ev), vec![6, 12, 14]);
+        assert_eq!((st.gaps, st.snapshots, st.stale_frames), (1, 2, 1));
+    }
+}

@@ -41,43 +41,83 @@ pub enum RunError {
 /// Outcome of one stage task.
 type StageResult = (StageName, Result<StageOutput, StageError>);
 
-async fn drive(mut stage: Box<dyn Stage>, mut idler: Idler, abort: Arc<AtomicBool>) -> StageResult {
-    let name = stage.name();
-    loop {
-        if abort.load(Ordering::Relaxed) {
-            let _ = stage.finish();
-            return (
-                name,
-                Err(StageError {
-                    stage: name.name(),
-                    message: "aborted because another stage failed".into(),
-                }),
-            );
-        }
-        // A panicking stage is a failed stage: the others are told to stop
-        // instead of waiting forever on its rings.
-        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stage.poll()))
-            .unwrap_or_else(|panic| {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "panicked".into());
-                Err(StageError {
-                    stage: name.name(),
-                    message: format!("panicked: {message}"),
-                })
-            });
-        match polled {
-            Ok(Progress::Done) => return (name, Ok(stage.finish())),
-            Ok(Progress::Busy) => idler.after_busy().await,
-            Ok(Progress::Idle) => idler.after_idle().await,
-            Err(e) => {
-                abort.store(true, Ordering::Relaxed);
-                return (name, Err(e));
+/// Polls a stage, turning a panic into a [`StageError`].
+fn poll_guarded(stage: &mut Box<dyn Stage>, name: StageName) -> Result<Progress, StageError> {
+    // A panicking stage is a failed stage: the others are told to stop
+    // instead of waiting forever on its rings.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stage.poll())).unwrap_or_else(
+        |panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panicked".into());
+            Err(StageError {
+                stage: name.name(),
+                message: format!("panicked: {message}"),
+            })
+        },
+    )
+}
+
+fn aborted(name: StageName) -> StageError {
+    StageError {
+        stage: name.name(),
+        message: "aborted because another stage failed".into(),
+    }
+}
+
+/// The task of one executor: polls its stages in turn, in placement order,
+/// until every one is done. Co-hosted stages hand over by returning from
+/// `poll`, not through the scheduler (see docs/performance.md, "co-hosted
+/// stages"); the executor still gets control back now and then for its own
+/// housekeeping, and with `park` the task sleeps when all stages are idle.
+async fn drive(
+    stages: Vec<Box<dyn Stage>>,
+    mut idler: Idler,
+    abort: Arc<AtomicBool>,
+) -> Vec<StageResult> {
+    let mut live: Vec<Option<Box<dyn Stage>>> = stages.into_iter().map(Some).collect();
+    let mut results = Vec::with_capacity(live.len());
+    let mut remaining = live.len();
+    while remaining > 0 {
+        let mut busy = false;
+        for slot in live.iter_mut() {
+            let Some(stage) = slot else { continue };
+            let name = stage.name();
+            if abort.load(Ordering::Relaxed) {
+                if let Some(s) = slot.take() {
+                    let _ = s.finish();
+                }
+                results.push((name, Err(aborted(name))));
+                remaining -= 1;
+                continue;
+            }
+            match poll_guarded(stage, name) {
+                Ok(Progress::Done) => {
+                    if let Some(s) = slot.take() {
+                        results.push((name, Ok(s.finish())));
+                    }
+                    remaining -= 1;
+                    busy = true;
+                }
+                Ok(Progress::Busy) => busy = true,
+                Ok(Progress::Idle) => {}
+                Err(e) => {
+                    abort.store(true, Ordering::Relaxed);
+                    slot.take();
+                    results.push((name, Err(e)));
+                    remaining -= 1;
+                }
             }
         }
+        if busy {
+            idler.after_busy().await;
+        } else {
+            idler.after_idle().await;
+        }
     }
+    results
 }
 
 /// Starts every executor, runs the stages to completion and returns their
@@ -92,7 +132,6 @@ pub fn run(
     let mut handles = Vec::with_capacity(total);
     for plan in plans {
         let core = plan.core;
-        let shared = plan.stages.len() > 1;
         let task_abort = abort.clone();
         let done = done.clone();
         let (idle, park_us) = (plan.idle, plan.park_us);
@@ -100,17 +139,7 @@ pub fn run(
         let handle = glommio::LocalExecutorBuilder::new(glommio::Placement::Fixed(core))
             .name(&format!("tickwire-core{core}"))
             .spawn(move || async move {
-                let tasks: Vec<_> = stages
-                    .into_iter()
-                    .map(|s| {
-                        let idler = Idler::new(idle, park_us, shared);
-                        glommio::spawn_local(drive(s, idler, task_abort.clone()))
-                    })
-                    .collect();
-                let mut results = Vec::with_capacity(tasks.len());
-                for t in tasks {
-                    results.push(t.await);
-                }
+                let results = drive(stages, Idler::new(idle, park_us), task_abort).await;
                 done.fetch_add(1, Ordering::Release);
                 results
             })

@@ -1,5 +1,6 @@
-//! What a stage task does between polls: give co-hosted stages a turn,
-//! and with the `park` policy sleep once it has been idle for a while.
+//! What an executor's task does between rounds of polling its stages:
+//! hand control back to glommio now and then for its housekeeping, and with
+//! the `park` policy sleep once every stage has been idle for a while.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -40,34 +41,31 @@ const SPINS_BEFORE_PARK: u32 = 4096;
 pub struct Idler {
     policy: IdlePolicy,
     park: Duration,
-    shared: bool,
     idle_polls: u32,
     busy_polls: u32,
 }
 
 impl Idler {
-    /// `shared` is true when other stages run on the same executor.
-    pub fn new(policy: IdlePolicy, park_us: u64, shared: bool) -> Idler {
+    /// An idler for `policy`; `park_us` is the sleep of [`IdlePolicy::Park`].
+    pub fn new(policy: IdlePolicy, park_us: u64) -> Idler {
         Idler {
             policy,
             park: Duration::from_micros(park_us),
-            shared,
             idle_polls: 0,
             busy_polls: 0,
         }
     }
 
-    /// After a poll that did work.
+    /// After a round in which some stage did work.
     pub async fn after_busy(&mut self) {
         self.idle_polls = 0;
         self.busy_polls = self.busy_polls.wrapping_add(1);
-        // Alone on a core, only hand control back now and then.
-        if self.shared || self.busy_polls.is_multiple_of(1024) {
+        if self.busy_polls.is_multiple_of(1024) {
             yield_now().await;
         }
     }
 
-    /// After a poll that found nothing to do.
+    /// After a round in which no stage had work.
     pub async fn after_idle(&mut self) {
         self.idle_polls = self.idle_polls.saturating_add(1);
         match self.policy {
@@ -75,7 +73,7 @@ impl Idler {
                 glommio::timer::sleep(self.park).await;
             }
             _ => {
-                if self.shared || self.idle_polls.is_multiple_of(1024) {
+                if self.idle_polls.is_multiple_of(1024) {
                     yield_now().await;
                 } else {
                     std::hint::spin_loop();

@@ -209,7 +209,7 @@ pub fn run<S: FrameSource + 'static>(
     let bar = ProgressBar::new(opts.progress, total_frames);
     let done = Arc::new(AtomicUsize::new(0));
     let outputs = executors::run(plans, Arc::new(AtomicBool::new(false)), done, || {
-        std::thread::sleep(Duration::from_millis(2));
+        std::thread::sleep(Duration::from_millis(100));
         bar.update(started.elapsed(), progress.load(Ordering::Relaxed));
     })?;
     bar.finish();
