@@ -3,7 +3,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::atomic::AtomicBool;
 
 use tickwire::config::schema::{IdlePolicy, StageName};
 use tickwire::runtime::executors::{self, ExecutorPlan, RunError};
@@ -71,13 +71,8 @@ fn run_with_failing_stage(panic: bool) -> RunError {
             stages: vec![Box::new(Waits(StageName::Risk))],
         },
     ];
-    executors::run(
-        plans,
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(AtomicUsize::new(0)),
-        std::thread::yield_now,
-    )
-    .expect_err("a failing stage must fail the run")
+    executors::run(plans, Arc::new(AtomicBool::new(false)))
+        .expect_err("a failing stage must fail the run")
 }
 
 #[test]

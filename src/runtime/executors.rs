@@ -2,7 +2,7 @@
 //! `Placement::Fixed`; each stage placed on it runs as a task.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::schema::{IdlePolicy, StageName};
 use crate::runtime::idle::Idler;
@@ -121,28 +121,20 @@ async fn drive(
 }
 
 /// Starts every executor, runs the stages to completion and returns their
-/// outputs. `done` counts executors that finished (for progress display).
-pub fn run(
-    plans: Vec<ExecutorPlan>,
-    abort: Arc<AtomicBool>,
-    done: Arc<AtomicUsize>,
-    mut while_running: impl FnMut(),
-) -> Result<Vec<StageOutput>, RunError> {
+/// outputs. Blocks the calling thread until every executor has finished.
+pub fn run(plans: Vec<ExecutorPlan>, abort: Arc<AtomicBool>) -> Result<Vec<StageOutput>, RunError> {
     let total = plans.len();
     let mut handles = Vec::with_capacity(total);
     for plan in plans {
         let core = plan.core;
         let task_abort = abort.clone();
-        let done = done.clone();
         let (idle, park_us) = (plan.idle, plan.park_us);
         let stages = plan.stages;
         let handle = glommio::LocalExecutorBuilder::new(glommio::Placement::Fixed(core))
             .name(&format!("tickwire-core{core}"))
-            .spawn(move || async move {
-                let results = drive(stages, Idler::new(idle, park_us), task_abort).await;
-                done.fetch_add(1, Ordering::Release);
-                results
-            })
+            .spawn(
+                move || async move { drive(stages, Idler::new(idle, park_us), task_abort).await },
+            )
             .map_err(|e| RunError::Executor {
                 core,
                 message: e.to_string(),
@@ -157,9 +149,6 @@ pub fn run(
                 return Err(e);
             }
         }
-    }
-    while done.load(Ordering::Acquire) < total {
-        while_running();
     }
     let mut outputs = Vec::new();
     let mut errors: Vec<RunError> = Vec::new();

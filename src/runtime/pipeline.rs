@@ -3,7 +3,7 @@
 //! placed on its configured executor.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use quanta::Clock;
@@ -206,56 +206,61 @@ pub fn run<S: FrameSource + 'static>(
         .collect();
 
     let started = Instant::now();
-    let bar = ProgressBar::new(opts.progress, total_frames);
-    let done = Arc::new(AtomicUsize::new(0));
-    let outputs = executors::run(plans, Arc::new(AtomicBool::new(false)), done, || {
-        std::thread::sleep(Duration::from_millis(100));
-        bar.update(started.elapsed(), progress.load(Ordering::Relaxed));
-    })?;
-    bar.finish();
+    let progress_thread = opts
+        .progress
+        .then(|| ProgressThread::start(started, total_frames, progress.clone()));
+    let outputs = executors::run(plans, Arc::new(AtomicBool::new(false)));
+    if let Some(p) = progress_thread {
+        p.stop();
+    }
+    let outputs = outputs?;
     let wall = started.elapsed();
     collect(outputs, wall, clock)
 }
 
-/// A stderr progress bar that appears only once a run passes one second.
-struct ProgressBar {
-    bar: std::cell::OnceCell<indicatif::ProgressBar>,
-    enabled: bool,
-    total: Option<u64>,
+/// A stderr progress bar on its own thread, shown only once a run passes
+/// one second; it wakes ten times a second and never touches the stages.
+struct ProgressThread {
+    stop: Arc<AtomicBool>,
+    handle: std::thread::JoinHandle<()>,
 }
 
-impl ProgressBar {
-    fn new(enabled: bool, total: Option<u64>) -> ProgressBar {
-        ProgressBar {
-            bar: std::cell::OnceCell::new(),
-            enabled,
-            total,
-        }
-    }
-
-    fn update(&self, elapsed: Duration, frames: u64) {
-        if !self.enabled || elapsed < Duration::from_secs(1) {
-            return;
-        }
-        let bar = self.bar.get_or_init(|| {
-            let b = indicatif::ProgressBar::with_draw_target(
-                self.total,
-                indicatif::ProgressDrawTarget::stderr(),
-            );
-            b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{elapsed_precise} [{bar:40}] {pos}/{len} frames ({per_sec})",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            b
+impl ProgressThread {
+    fn start(started: Instant, total: Option<u64>, frames: Arc<AtomicU64>) -> ProgressThread {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let mut bar: Option<indicatif::ProgressBar> = None;
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::park_timeout(Duration::from_millis(100));
+                if started.elapsed() < Duration::from_secs(1) {
+                    continue;
+                }
+                let b = bar.get_or_insert_with(|| {
+                    let b = indicatif::ProgressBar::with_draw_target(
+                        total,
+                        indicatif::ProgressDrawTarget::stderr(),
+                    );
+                    b.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "{elapsed_precise} [{bar:40}] {pos}/{len} frames ({per_sec})",
+                        )
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                    );
+                    b
+                });
+                b.set_position(frames.load(Ordering::Relaxed));
+            }
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
         });
-        bar.set_position(frames);
+        ProgressThread { stop, handle }
     }
 
-    fn finish(&self) {
-        if let Some(b) = self.bar.get() {
-            b.finish_and_clear();
-        }
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.thread().unpark();
+        let _ = self.handle.join();
     }
 }
