@@ -1,5 +1,7 @@
 //! `L2Book` against a plain `BTreeMap<Px, Qty>` per side on random streams.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
@@ -225,15 +227,8 @@ fn clear_drops_all_levels_and_keeps_the_tick() {
 /// and returns the final book, or `None` when the data is absent.
 fn replay_capture(file: &str) -> Option<L2Book> {
     use std::io::BufRead;
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/marketdata/binance/");
-    let Ok(f) = std::fs::File::open(format!("{dir}{file}")) else {
-        assert!(
-            std::env::var("TICKWIRE_REAL_DATA").as_deref() != Ok("1"),
-            "TICKWIRE_REAL_DATA=1 but {dir}{file} is missing"
-        );
-        println!("skipping: ../shared/marketdata not found");
-        return None;
-    };
+    let path = common::marketdata()?.join(file);
+    let f = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let lines = std::io::BufReader::new(flate2::read::GzDecoder::new(f)).lines();
     let fixed = |v: &serde_json::Value| {
         tickwire::types::parse_fixed(v.as_str().expect("string").as_bytes()).expect("decimal")

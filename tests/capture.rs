@@ -1,6 +1,8 @@
 //! Recorded-feed formats: text (gzip/plain) and binary captures, import,
 //! market inference, merge order and the synthetic session generator.
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,21 +35,7 @@ impl Drop for TempDir {
 }
 
 fn real_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/marketdata/binance/"
-    ));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("TICKWIRE_REAL_DATA").as_deref() == Ok("1") {
-        panic!(
-            "TICKWIRE_REAL_DATA=1 but {} does not exist; put the real captures there",
-            dir.display()
-        );
-    }
-    println!("skipping: ../shared/marketdata not found");
-    None
+    common::marketdata()
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {

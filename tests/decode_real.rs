@@ -2,6 +2,8 @@
 //! one field by field against an independent serde_json reference decoder,
 //! and the fast scanner against the general sonic-rs path.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
@@ -11,20 +13,10 @@ use tickwire::md::binance::Decoder;
 use tickwire::md::frame::Frame;
 use tickwire::types::Level;
 
-const DATA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/marketdata/binance/");
-
 /// The capture directory, or `None` (after printing why) when the real-data
 /// suite should be skipped.
 fn data_dir() -> Option<PathBuf> {
-    let dir = Path::new(DATA_DIR);
-    if dir.is_dir() {
-        return Some(dir.to_path_buf());
-    }
-    if std::env::var("TICKWIRE_REAL_DATA").as_deref() == Ok("1") {
-        panic!("TICKWIRE_REAL_DATA=1 but {DATA_DIR} is missing: restore ../shared/marketdata");
-    }
-    println!("skipping: ../shared/marketdata not found");
-    None
+    common::marketdata()
 }
 
 /// The JSON of every line (the `<rx_ns> ` prefix stripped).
