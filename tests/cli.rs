@@ -222,3 +222,32 @@ fn snapshot_written_at_shutdown_prints_top_levels_and_garbage_is_refused() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(!bad.stderr.is_empty());
 }
+
+#[test]
+fn ctrl_c_stops_intake_drains_the_pipeline_and_still_reports() {
+    let _guard = common::pipeline_lock();
+    // At recorded pace the synthetic session lasts over a minute.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tickwire"))
+        .args(["replay", "--json", "--no-snapshots", "--pace", "recorded", "--speed", "1"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn tickwire");
+    // Wait until both executors run (threads exist), then interrupt.
+    let tasks = format!("/proc/{}/task", child.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::fs::read_dir(&tasks).map_or(0, |d| d.count()) < 3 {
+        assert!(std::time::Instant::now() < deadline, "tickwire never started its executors");
+        std::thread::yield_now();
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "Ctrl-C must be a clean shutdown: {:?}", out.status);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a report after Ctrl-C");
+    let frames = v["frames"].as_u64().unwrap();
+    assert!(frames < 100_000, "intake should have stopped early, took {frames}");
+    assert_eq!(v["book_checks"]["mismatched"], 0);
+}
