@@ -227,8 +227,16 @@ fn snapshot_written_at_shutdown_prints_top_levels_and_garbage_is_refused() {
 fn ctrl_c_stops_intake_drains_the_pipeline_and_still_reports() {
     let _guard = common::pipeline_lock();
     // At recorded pace the synthetic session lasts over a minute.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tickwire"))
-        .args(["replay", "--json", "--no-snapshots", "--pace", "recorded", "--speed", "1"])
+    let child = Command::new(env!("CARGO_BIN_EXE_tickwire"))
+        .args([
+            "replay",
+            "--json",
+            "--no-snapshots",
+            "--pace",
+            "recorded",
+            "--speed",
+            "1",
+        ])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("spawn tickwire");
@@ -236,7 +244,10 @@ fn ctrl_c_stops_intake_drains_the_pipeline_and_still_reports() {
     let tasks = format!("/proc/{}/task", child.id());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while std::fs::read_dir(&tasks).map_or(0, |d| d.count()) < 3 {
-        assert!(std::time::Instant::now() < deadline, "tickwire never started its executors");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tickwire never started its executors"
+        );
         std::thread::yield_now();
     }
     let kill = Command::new("kill")
@@ -245,9 +256,16 @@ fn ctrl_c_stops_intake_drains_the_pipeline_and_still_reports() {
         .expect("kill");
     assert!(kill.success());
     let out = child.wait_with_output().expect("wait");
-    assert!(out.status.success(), "Ctrl-C must be a clean shutdown: {:?}", out.status);
+    assert!(
+        out.status.success(),
+        "Ctrl-C must be a clean shutdown: {:?}",
+        out.status
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a report after Ctrl-C");
     let frames = v["frames"].as_u64().unwrap();
-    assert!(frames < 100_000, "intake should have stopped early, took {frames}");
+    assert!(
+        frames < 100_000,
+        "intake should have stopped early, took {frames}"
+    );
     assert_eq!(v["book_checks"]["mismatched"], 0);
 }

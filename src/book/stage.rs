@@ -171,19 +171,8 @@ impl BookStage {
 
     /// Delivers held market/control messages; true when none is left.
     fn flush_backlog(&mut self) -> bool {
-        while let Some(&m) = self.backlog.first() {
-            if self.rings.market.push(m).is_err() {
-                return false;
-            }
-            self.backlog.remove(0);
-        }
-        while let Some(&m) = self.risk_backlog.first() {
-            if self.rings.risk.push(m).is_err() {
-                return false;
-            }
-            self.risk_backlog.remove(0);
-        }
-        true
+        flush_held(&mut self.backlog, &mut self.rings.market)
+            && flush_held(&mut self.risk_backlog, &mut self.rings.risk)
     }
 
     fn send_market(&mut self, m: MarketMsg) {
@@ -445,6 +434,14 @@ impl BookStage {
                 .push(format!("{}: {e}", path.display())),
         }
     }
+}
+
+/// Pushes held messages in order, as many as fit; true when none is left.
+fn flush_held<T: Copy>(held: &mut Vec<T>, ring: &mut rtrb::Producer<T>) -> bool {
+    let (_, rest) = ring.push_partial_slice(held);
+    let sent = held.len() - rest.len();
+    held.drain(..sent);
+    held.is_empty()
 }
 
 fn reason_index(r: StaleReason) -> usize {
