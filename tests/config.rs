@@ -430,3 +430,14 @@ fn malformed_toml_names_file_and_line() {
         )
     );
 }
+
+#[test]
+fn zero_daily_loss_limit_is_refused_with_kill_switch_hint() {
+    let e = expect_err(load_edited(
+        "zero-loss",
+        false,
+        "daily_loss_limit = \"500\"",
+        "daily_loss_limit = \"0\"",
+    ));
+    assert_names(&e, "tickwire.toml", "risk.daily_loss_limit", "kill_switch");
+}

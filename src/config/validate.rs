@@ -183,6 +183,16 @@ fn check_app(file: &Path, app: &AppConfig) -> Result<(), ConfigError> {
     non_negative(file, "risk.max_order_notional", r.max_order_notional)?;
     non_negative(file, "risk.max_position", r.max_position)?;
     non_negative(file, "risk.daily_loss_limit", r.daily_loss_limit)?;
+    if r.daily_loss_limit.0 == 0 {
+        // Risk stops trading once pnl <= -limit, which a zero limit meets
+        // before the first order.
+        return Err(ConfigError::invalid(
+            file,
+            "risk.daily_loss_limit",
+            "= \"0\": every order would be refused as a daily-loss breach",
+            "use a positive amount such as \"500\"; to refuse all orders set risk.kill_switch = true",
+        ));
+    }
     if r.burst == 0 && r.orders_per_sec > 0 {
         return Err(ConfigError::invalid(
             file,
