@@ -177,3 +177,55 @@ fn full_md_ring_with_wait_policy_loses_nothing() {
     assert_eq!(s.book_checks.checked as usize, truth.checkable_tickers);
     assert_eq!(s.book_checks.mismatched, 0);
 }
+
+#[test]
+fn periodic_snapshots_are_written_on_venue_time_and_read_back_zero_copy() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use tickwire::book::snapshot::MappedSnapshot;
+    use tickwire::book::stage::SnapshotPolicy;
+    use tickwire::md::source::{Pace, ReplaySource};
+    use tickwire::runtime::pipeline::{self, RunOptions};
+
+    let (l, truth) = lines(Market::Spot, 5_000);
+    let dir = std::env::temp_dir().join(format!("tickwire-periodic-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let opts = RunOptions {
+        on_full: OnFull::Wait,
+        snapshots: SnapshotPolicy {
+            dir: Some(dir.clone()),
+            interval_ms: 1_000,
+            depth: 0,
+        },
+        progress: false,
+    };
+    let out = {
+        let _guard = common::pipeline_lock();
+        pipeline::run(
+            &shipped("affinity.toml"),
+            ReplaySource::new(capture(&l), Pace::Max),
+            opts,
+            Arc::new(AtomicBool::new(false)),
+        )
+        .expect("run")
+    };
+    let written = &out.book.snapshots_written;
+    assert!(
+        written.len() >= 3,
+        "expected periodic snapshots and a final one: {written:?}"
+    );
+    assert!(written.last().unwrap().ends_with("final.rkyv"));
+    let fin = MappedSnapshot::open(written.last().unwrap()).expect("final snapshot");
+    let book = &fin.archived().books[0];
+    assert_eq!(
+        book.bids.len(),
+        truth.bid_levels,
+        "depth 0 keeps every level"
+    );
+    assert_eq!(book.asks.len(), truth.ask_levels);
+    assert_eq!(book.bids[0].px.to_native(), truth.final_best_bid.0);
+    for p in written {
+        MappedSnapshot::open(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
