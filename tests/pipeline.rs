@@ -229,3 +229,30 @@ fn periodic_snapshots_are_written_on_venue_time_and_read_back_zero_copy() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn strategy_learns_its_fills_and_stops_at_its_own_position_limit() {
+    use tickwire::types::Qty;
+    let (l, _) = lines(Market::Usdm, 20_000);
+    let mut cfg = shipped("affinity.toml");
+    let clip = cfg.app.strategy.clip_qty;
+    cfg.app.strategy.max_position = clip;
+    // Risk would allow far more: only the strategy's own limit can bind.
+    cfg.app.risk.max_position = Qty(clip.0 * 1000);
+    cfg.app.risk.max_order_notional = Qty(i64::MAX / 2);
+    let out = common::replay_inline(&cfg, capture(&l));
+    let position = out.risk.positions.first().copied().unwrap_or_default();
+    assert!(
+        out.risk.stats.fills > 0,
+        "the strategy must trade for this test to mean anything"
+    );
+    // One clip may be in flight when a fill is still on its way back.
+    assert!(
+        position.0.abs() <= clip.0 * 2,
+        "position {position} beyond the strategy's max_position {clip} + one clip in flight"
+    );
+    assert_eq!(
+        out.risk.stats.rejected[tickwire::orders::RejectReason::MaxPosition.index()],
+        0
+    );
+}

@@ -11,7 +11,7 @@ use crate::book::l2::L2Book;
 use crate::book::snapshot::{SnapshotFile, snapshot_of, write_snapshot};
 use crate::config::schema::StageName;
 use crate::orders::PathStamps;
-use crate::runtime::msg::{BookRequest, MarketMsg, MdEvent, RiskMsg, StaleReason};
+use crate::runtime::msg::{BookRequest, MarketMsg, MdEvent, RiskMsg, StaleReason, StrategyFill};
 use crate::runtime::stage::{Progress, Stage, StageError, StageOutput};
 use crate::strategy::{BookTop, IntentSink, Strategy};
 use crate::telemetry::hist::TscHist;
@@ -122,6 +122,8 @@ pub struct BookRings {
     pub risk: rtrb::Producer<RiskMsg>,
     /// To the router's paper venue.
     pub market: rtrb::Producer<MarketMsg>,
+    /// Fills of the strategy's orders, from risk.
+    pub fills: rtrb::Consumer<StrategyFill>,
 }
 
 /// The book stage.
@@ -466,6 +468,10 @@ impl Stage for BookStage {
             return Ok(Progress::Done);
         }
         let mut n = 0;
+        while let Ok(f) = self.rings.fills.pop() {
+            n += 1;
+            self.strategy.on_fill(f.symbol, f.side, f.qty);
+        }
         while n < BATCH {
             let Ok(ev) = self.rings.input.pop() else {
                 break;

@@ -45,6 +45,7 @@ fn write_check(o: &mut String, cfg: &Config) -> std::fmt::Result {
         ("book_to_router", r.book_to_router),
         ("risk_to_router", r.risk_to_router),
         ("router_to_risk", r.router_to_risk),
+        ("risk_to_book", r.risk_to_book),
     ] {
         writeln!(o, "  {name:<16}{cap:>10}")?;
     }

@@ -95,6 +95,8 @@ pub struct RingsConf {
     pub risk_to_router: usize,
     /// router -> risk: execution reports.
     pub router_to_risk: usize,
+    /// risk -> book: fills, so the strategy knows its own position.
+    pub risk_to_book: usize,
 }
 
 /// `conf/tickwire.toml`.

@@ -124,6 +124,7 @@ fn check_rings(file: &Path, aff: &AffinityConfig) -> Result<(), ConfigError> {
         ("book_to_router", r.book_to_router),
         ("risk_to_router", r.risk_to_router),
         ("router_to_risk", r.router_to_risk),
+        ("risk_to_book", r.risk_to_book),
     ];
     for (name, cap) in rings {
         let key = format!("rings.{name}");

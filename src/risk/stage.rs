@@ -6,7 +6,7 @@ use quanta::Clock;
 use crate::config::schema::StageName;
 use crate::orders::RouterCmd;
 use crate::risk::{RiskEngine, RiskStats};
-use crate::runtime::msg::{FromRouter, RiskMsg, ToRouter};
+use crate::runtime::msg::{FromRouter, RiskMsg, StrategyFill, ToRouter};
 use crate::runtime::stage::{Progress, Stage, StageError, StageOutput};
 use crate::telemetry::hist::TscHist;
 use crate::types::Tsc;
@@ -39,6 +39,8 @@ pub struct RiskRings {
     pub router: rtrb::Producer<ToRouter>,
     /// Execution reports back from the router.
     pub execs: rtrb::Consumer<FromRouter>,
+    /// Fills for the strategy, back to the book stage.
+    pub fills: rtrb::Producer<StrategyFill>,
 }
 
 /// The risk stage.
@@ -54,6 +56,8 @@ pub struct RiskStage {
     router_ring_full: u64,
     exec_errors: u64,
     cancel_all_pending: bool,
+    /// Fills waiting for room on the ring to the book (never dropped).
+    held_fills: Vec<StrategyFill>,
 }
 
 impl RiskStage {
@@ -71,6 +75,7 @@ impl RiskStage {
             router_ring_full: 0,
             exec_errors: 0,
             cancel_all_pending: false,
+            held_fills: Vec::with_capacity(64),
         }
     }
 
@@ -123,10 +128,21 @@ impl Stage for RiskStage {
                 FromRouter::Exec(r) => {
                     if self.engine.on_exec(&r).is_err() {
                         self.exec_errors += 1;
+                    } else if r.last_qty.0 > 0 {
+                        self.held_fills.push(StrategyFill {
+                            symbol: r.symbol,
+                            side: r.side,
+                            qty: r.last_qty,
+                        });
                     }
                 }
                 FromRouter::End => self.router_done = true,
             }
+        }
+        if !self.held_fills.is_empty() {
+            let (_, rest) = self.rings.fills.push_partial_slice(&self.held_fills);
+            let sent = self.held_fills.len() - rest.len();
+            self.held_fills.drain(..sent);
         }
         while !self.input_done && n < 256 {
             let Ok(m) = self.rings.input.pop() else {

@@ -170,6 +170,17 @@ pub enum ToRouter {
     End,
 }
 
+/// risk -> book: a fill of one of the strategy's orders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StrategyFill {
+    /// Instrument.
+    pub symbol: SymbolId,
+    /// Side of the filled order.
+    pub side: Side,
+    /// Quantity filled.
+    pub qty: Qty,
+}
+
 /// router -> risk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FromRouter {

@@ -76,6 +76,7 @@ pub fn build<S: FrameSource + 'static>(
     let (mkt_tx, mkt_rx) = rtrb::RingBuffer::new(rings.book_to_router);
     let (ord_tx, ord_rx) = rtrb::RingBuffer::new(rings.risk_to_router);
     let (exec_tx, exec_rx) = rtrb::RingBuffer::new(rings.router_to_risk);
+    let (fill_tx, fill_rx) = rtrb::RingBuffer::new(rings.risk_to_book);
 
     let clock = Clock::new();
     let progress = Arc::new(AtomicU64::new(0));
@@ -107,6 +108,7 @@ pub fn build<S: FrameSource + 'static>(
             requests: req_tx,
             risk: risk_tx,
             market: mkt_tx,
+            fills: fill_rx,
         },
         strategy,
         ticks,
@@ -118,6 +120,7 @@ pub fn build<S: FrameSource + 'static>(
             input: risk_rx,
             router: ord_tx,
             execs: exec_rx,
+            fills: fill_tx,
         },
         RiskEngine::new(&app.risk),
         clock.clone(),

@@ -84,3 +84,40 @@ pub fn section<'a>(
         .find(|s| s.market == market && s.symbol == symbol)
         .unwrap_or_else(|| panic!("no {market} {symbol} in report: {:?}", r.symbols))
 }
+
+/// Runs every stage's `poll` round-robin on this thread (md, book, risk,
+/// router: the order of `StageName::ALL`) until all are done. Deterministic
+/// interleaving for tests that need bounds on what is in flight.
+pub fn replay_inline(cfg: &Config, capture: Capture) -> tickwire::runtime::pipeline::RunOutput {
+    use tickwire::runtime::stage::Progress;
+    let opts = RunOptions {
+        on_full: OnFull::Wait,
+        snapshots: SnapshotPolicy {
+            dir: None,
+            interval_ms: 0,
+            depth: 10,
+        },
+        progress: false,
+    };
+    let built = pipeline::build(
+        cfg,
+        ReplaySource::new(capture, Pace::Max),
+        &opts,
+        Arc::new(AtomicBool::new(false)),
+    );
+    let clock = built.clock.clone();
+    let mut stages = built.stages.map(Some);
+    let mut outputs = Vec::new();
+    let started = std::time::Instant::now();
+    while stages.iter().any(Option::is_some) {
+        for slot in stages.iter_mut() {
+            let Some(stage) = slot else { continue };
+            if stage.poll().expect("stage poll") == Progress::Done
+                && let Some(s) = slot.take()
+            {
+                outputs.push(s.finish());
+            }
+        }
+    }
+    pipeline::collect(outputs, started.elapsed(), clock).expect("every stage reports")
+}
