@@ -1,0 +1,200 @@
+//! The live router thread: blocking REST calls on their own thread pinned
+//! with `core_affinity`, fed by the risk -> router ring and answering on the
+//! router -> risk ring (waiting, never dropping, when that ring is full).
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::breaker::BreakerState;
+use super::engine::{Engine, RouterStats};
+use crate::orders::ExecReport;
+use crate::runtime::msg::{FromRouter, ToRouter};
+
+/// Why the live router could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// The requested core is not one this process may run on.
+    #[error(
+        "router core {core} does not exist or is not allowed (available: {available:?}): pick one of those"
+    )]
+    NoSuchCore {
+        /// Requested core.
+        core: usize,
+        /// Cores this process may use.
+        available: Vec<usize>,
+    },
+    /// The OS refused to pin the thread.
+    #[error("cannot pin the router thread to core {0}: check the process's CPU affinity mask")]
+    PinFailed(usize),
+    /// The thread could not be spawned.
+    #[error("cannot spawn the router thread: {0}")]
+    Spawn(#[from] std::io::Error),
+    /// The thread panicked.
+    #[error("the router thread panicked")]
+    Panicked,
+}
+
+/// State the router publishes for other threads (risk, ctl): counters and
+/// the breaker, refreshed after every command.
+#[derive(Debug, Default)]
+pub struct RouterShared {
+    stats: Mutex<RouterStats>,
+    breaker: AtomicU8,
+}
+
+impl RouterShared {
+    /// Counters as of the last command handled.
+    pub fn stats(&self) -> RouterStats {
+        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Breaker state as of the last command handled or poll.
+    pub fn breaker(&self) -> BreakerState {
+        match self.breaker.load(Ordering::Acquire) {
+            1 => BreakerState::Open,
+            2 => BreakerState::HalfOpen,
+            _ => BreakerState::Closed,
+        }
+    }
+
+    fn publish(&self, engine: &mut Engine) {
+        if let Ok(mut s) = self.stats.lock() {
+            *s = engine.stats();
+        }
+        let b = match engine.breaker_state() {
+            BreakerState::Closed => 0,
+            BreakerState::Open => 1,
+            BreakerState::HalfOpen => 2,
+        };
+        self.breaker.store(b, Ordering::Release);
+    }
+}
+
+/// Thread settings.
+#[derive(Clone, Debug)]
+pub struct LiveConfig {
+    /// Logical core to pin the router thread to.
+    pub core: usize,
+    /// How often working and unknown orders are re-queried when idle
+    /// (`None`: never).
+    pub poll_interval: Option<Duration>,
+}
+
+/// A running live router thread.
+pub struct LiveRouter {
+    thread: JoinHandle<RouterStats>,
+    shared: Arc<RouterShared>,
+}
+
+impl LiveRouter {
+    /// Pins a new thread to `conf.core` and runs `engine` there until risk
+    /// sends [`ToRouter::End`] (or drops its producer). Fails at once if the
+    /// core does not exist.
+    pub fn spawn(
+        mut engine: Engine,
+        conf: LiveConfig,
+        mut rx: rtrb::Consumer<ToRouter>,
+        mut tx: rtrb::Producer<FromRouter>,
+    ) -> Result<LiveRouter, LiveError> {
+        let cores = core_affinity::get_core_ids().unwrap_or_default();
+        let Some(core) = cores.iter().copied().find(|c| c.id == conf.core) else {
+            return Err(LiveError::NoSuchCore {
+                core: conf.core,
+                available: cores.iter().map(|c| c.id).collect(),
+            });
+        };
+        let core_no = conf.core;
+        let shared = Arc::new(RouterShared::default());
+        let sh = Arc::clone(&shared);
+        let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
+        let thread = std::thread::Builder::new()
+            .name("tw-router-live".into())
+            .spawn(move || {
+                let pinned = core_affinity::set_for_current(core);
+                let _ = ready_tx.send(pinned);
+                if !pinned {
+                    return engine.stats();
+                }
+                run(&mut engine, &conf, &mut rx, &mut tx, &sh);
+                sh.publish(&mut engine);
+                engine.stats()
+            })?;
+        match ready_rx.recv() {
+            Ok(true) => Ok(LiveRouter { thread, shared }),
+            _ => {
+                let _ = thread.join();
+                Err(LiveError::PinFailed(core_no))
+            }
+        }
+    }
+
+    /// Counters and breaker state, readable from any thread.
+    pub fn shared(&self) -> Arc<RouterShared> {
+        Arc::clone(&self.shared)
+    }
+
+    /// Waits for the thread to end and returns its final counters.
+    pub fn join(self) -> Result<RouterStats, LiveError> {
+        self.thread.join().map_err(|_| LiveError::Panicked)
+    }
+}
+
+/// Pushes, waiting while the ring is full. Returns false only when the
+/// consumer is gone (nobody left to tell).
+fn push_wait(tx: &mut rtrb::Producer<FromRouter>, mut msg: FromRouter) -> bool {
+    loop {
+        match tx.push(msg) {
+            Ok(()) => return true,
+            Err(rtrb::PushError::Full(m)) => {
+                if tx.is_abandoned() {
+                    return false;
+                }
+                msg = m;
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
+fn run(
+    engine: &mut Engine,
+    conf: &LiveConfig,
+    rx: &mut rtrb::Consumer<ToRouter>,
+    tx: &mut rtrb::Producer<FromRouter>,
+    shared: &RouterShared,
+) {
+    let mut last_poll = Instant::now();
+    loop {
+        match rx.pop() {
+            Ok(ToRouter::Cmd(cmd)) => {
+                engine.on_cmd(cmd, &mut |r: ExecReport| {
+                    push_wait(tx, FromRouter::Exec(r));
+                });
+                shared.publish(engine);
+            }
+            Ok(ToRouter::End) => {
+                push_wait(tx, FromRouter::End);
+                return;
+            }
+            Err(_) => {
+                if rx.is_abandoned() && rx.is_empty() {
+                    push_wait(tx, FromRouter::End);
+                    return;
+                }
+                if let Some(every) = conf.poll_interval
+                    && engine.working() > 0
+                    && last_poll.elapsed() >= every
+                {
+                    last_poll = Instant::now();
+                    engine.poll(&mut |r: ExecReport| {
+                        push_wait(tx, FromRouter::Exec(r));
+                    });
+                    shared.publish(engine);
+                }
+                std::thread::park_timeout(Duration::from_micros(200));
+            }
+        }
+    }
+}

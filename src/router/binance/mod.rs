@@ -1,0 +1,23 @@
+//! Live order entry to a Binance-compatible REST venue (spot `/api/v3`).
+//!
+//! - [`keys`]: API key and secret from the environment or a private file.
+//! - [`sign`]: HMAC-SHA256 request signing.
+//! - [`client`]: the REST client (`ureq` agent, typed answers and errors).
+//! - [`ratelimit`]: weight / order-count headers, 429 and 418.
+//! - [`breaker`]: circuit breaker for new orders.
+//! - [`engine`]: order state, idempotent retries and reconciliation.
+//! - [`live`]: the pinned router thread between the rings.
+
+pub mod breaker;
+pub mod client;
+pub mod engine;
+pub mod keys;
+pub mod live;
+pub mod ratelimit;
+pub mod sign;
+
+pub use breaker::BreakerState;
+pub use client::{BinanceClient, ClientConfig, VenueError};
+pub use engine::{Engine, EngineConfig, RouterStats, client_order_id};
+pub use keys::{Credentials, KeyError};
+pub use live::{LiveConfig, LiveError, LiveRouter, RouterShared};
