@@ -1,0 +1,367 @@
+//! [`LiveSource`]: the md stage's [`FrameSource`] over live feeds.
+//!
+//! Each connection's [`run_feed`](super::ws::run_feed) task (on the md
+//! executor) pushes frames and lifecycle events into its ring; REST
+//! snapshots arrive from the [`SnapshotClient`] thread. `next_frame` hands
+//! out WS frames (source = connection index, market = the connection's, no
+//! symbol: the frame names it) and snapshot bodies (same source, with market
+//! and symbol, exactly like a capture's snapshot line, so the existing
+//! `Sequencer` bridges them), and `Next::NotYet` when nothing is ready.
+//!
+//! Every `Connected` event requests a snapshot for each symbol of that
+//! connection. A [`LiveEvent::Resync`] (reconnect) is a barrier: no further
+//! frame is handed out until the owner has taken it with
+//! [`LiveSource::take_event`] and resynced the connection's books
+//! (`Sequencer::force_resync`), so no frame of the new session can reach a
+//! book that still believes the old one.
+
+use super::snapshot::{SnapshotClient, SnapshotError, SnapshotRequest};
+use super::ws::{DisconnectReason, FeedEvent, FeedItem, FeedReceiver};
+use crate::md::source::{FrameSource, Next};
+use crate::types::{Market, SymbolName};
+
+/// Lifecycle news for the md stage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LiveEvent {
+    /// Connection `conn` is up (`session` 0 = first time).
+    Connected {
+        /// Connection index (the frames' `source`).
+        conn: u16,
+        /// Session number.
+        session: u32,
+    },
+    /// Reconnected: resync every book of `conn` ([`LiveSource::symbols`]).
+    Resync {
+        /// Connection index.
+        conn: u16,
+        /// Market of the connection.
+        market: Market,
+    },
+    /// Connection `conn` dropped (a reconnect follows unless stopped).
+    Disconnected {
+        /// Connection index.
+        conn: u16,
+        /// Why.
+        reason: DisconnectReason,
+    },
+    /// A snapshot could not be fetched; the book stays stale until the next
+    /// reconnect or a [`LiveSource::request_snapshot`].
+    SnapshotFailed {
+        /// Connection index.
+        conn: u16,
+        /// Symbol.
+        symbol: SymbolName,
+        /// Why.
+        error: SnapshotError,
+    },
+}
+
+struct Conn {
+    rx: FeedReceiver,
+    market: Market,
+    symbols: Vec<SymbolName>,
+    ended: bool,
+}
+
+/// What `next_frame` handed out last (its bytes live here until the next call).
+enum Held {
+    None,
+    Ws { conn: usize, buf: Vec<u8> },
+    Snapshot(Vec<u8>),
+}
+
+/// Frames from live connections and REST snapshots, for the md stage.
+pub struct LiveSource {
+    conns: Vec<Conn>,
+    snapshots: Option<SnapshotClient>,
+    /// Requests that did not fit the ring yet.
+    unsent: Vec<SnapshotRequest>,
+    held: Held,
+    events: std::collections::VecDeque<LiveEvent>,
+    barrier: bool,
+    last_tsc: u64,
+    next_conn: usize,
+    handed: u64,
+}
+
+impl LiveSource {
+    /// A source with no connection yet; `snapshots` fetches REST snapshots
+    /// (`None`: the owner feeds books some other way).
+    pub fn new(snapshots: Option<SnapshotClient>) -> LiveSource {
+        LiveSource {
+            conns: Vec::new(),
+            snapshots,
+            unsent: Vec::new(),
+            held: Held::None,
+            events: std::collections::VecDeque::with_capacity(64),
+            barrier: false,
+            last_tsc: 0,
+            next_conn: 0,
+            handed: 0,
+        }
+    }
+
+    /// Adds a connection's receiving end; returns its index (use it as
+    /// `FeedConfig::conn`).
+    pub fn add_connection(
+        &mut self,
+        rx: FeedReceiver,
+        market: Market,
+        symbols: Vec<SymbolName>,
+    ) -> u16 {
+        self.conns.push(Conn {
+            rx,
+            market,
+            symbols,
+            ended: false,
+        });
+        u16::try_from(self.conns.len() - 1).unwrap_or(u16::MAX)
+    }
+
+    /// Market and symbols of connection `conn` (what a resync covers).
+    pub fn symbols(&self, conn: u16) -> Option<(Market, &[SymbolName])> {
+        self.conns
+            .get(usize::from(conn))
+            .map(|c| (c.market, c.symbols.as_slice()))
+    }
+
+    /// The oldest untaken event. Taking a `Resync` lifts the frame barrier.
+    pub fn take_event(&mut self) -> Option<LiveEvent> {
+        let ev = self.events.pop_front()?;
+        if !self
+            .events
+            .iter()
+            .any(|e| matches!(e, LiveEvent::Resync { .. }))
+        {
+            self.barrier = false;
+        }
+        Some(ev)
+    }
+
+    /// Raw TSC at which the last handed-out WS frame's read completed
+    /// (snapshots keep the previous value).
+    pub fn last_rx_tsc(&self) -> u64 {
+        self.last_tsc
+    }
+
+    /// Asks for a fresh snapshot of `symbol` on `conn`.
+    pub fn request_snapshot(&mut self, conn: u16, symbol: SymbolName) {
+        let Some(c) = self.conns.get(usize::from(conn)) else {
+            return;
+        };
+        self.unsent.push(SnapshotRequest {
+            conn,
+            market: c.market,
+            symbol,
+        });
+        self.flush_requests();
+    }
+
+    fn flush_requests(&mut self) {
+        let Some(client) = self.snapshots.as_mut() else {
+            self.unsent.clear();
+            return;
+        };
+        while let Some(req) = self.unsent.first().copied() {
+            if !client.request(req) {
+                return;
+            }
+            self.unsent.remove(0);
+        }
+    }
+
+    fn recycle(&mut self) {
+        match std::mem::replace(&mut self.held, Held::None) {
+            Held::Ws { conn, buf } => {
+                if let Some(c) = self.conns.get_mut(conn) {
+                    let _ = c.rx.free.push(buf);
+                }
+            }
+            Held::Snapshot(_) | Held::None => {}
+        }
+    }
+
+    fn on_feed_event(&mut self, ci: usize, ev: FeedEvent) {
+        let market = self.conns[ci].market;
+        match ev {
+            FeedEvent::Connected { conn, session } => {
+                self.events
+                    .push_back(LiveEvent::Connected { conn, session });
+                if self.snapshots.is_some() {
+                    for i in 0..self.conns[ci].symbols.len() {
+                        let symbol = self.conns[ci].symbols[i];
+                        self.unsent.push(SnapshotRequest {
+                            conn,
+                            market,
+                            symbol,
+                        });
+                    }
+                    self.flush_requests();
+                }
+            }
+            FeedEvent::Resync { conn, .. } => {
+                self.events.push_back(LiveEvent::Resync { conn, market });
+                self.barrier = true;
+            }
+            FeedEvent::Disconnected { conn, reason } => {
+                self.events
+                    .push_back(LiveEvent::Disconnected { conn, reason });
+            }
+            FeedEvent::Stopped { .. } => self.conns[ci].ended = true,
+        }
+    }
+}
+
+impl FrameSource for LiveSource {
+    fn next_frame(&mut self, _now_ns: u64) -> Next<'_> {
+        self.recycle();
+        if !self.unsent.is_empty() {
+            self.flush_requests();
+        }
+        if self.barrier {
+            return Next::NotYet;
+        }
+        // Snapshots first: rare, and a book waits for them.
+        if let Some(resp) = self.snapshots.as_mut().and_then(SnapshotClient::poll) {
+            let req = resp.req;
+            match resp.result {
+                Ok(body) => {
+                    self.held = Held::Snapshot(body);
+                    self.handed += 1;
+                    let Held::Snapshot(b) = &self.held else {
+                        return Next::NotYet;
+                    };
+                    return Next::Frame {
+                        rx_ns: 0,
+                        source: req.conn,
+                        bytes: b,
+                        market: Some(req.market),
+                        symbol: Some(req.symbol),
+                    };
+                }
+                Err(error) => self.events.push_back(LiveEvent::SnapshotFailed {
+                    conn: req.conn,
+                    symbol: req.symbol,
+                    error,
+                }),
+            }
+        }
+        let n = self.conns.len();
+        for k in 0..n {
+            let ci = (self.next_conn + k) % n;
+            // Events are handled inline; a Resync stops the scan (barrier).
+            while let Ok(item) = self.conns[ci].rx.items.pop() {
+                match item {
+                    FeedItem::Event(ev) => {
+                        self.on_feed_event(ci, ev);
+                        if self.barrier {
+                            return Next::NotYet;
+                        }
+                    }
+                    FeedItem::Frame { tsc, wall_ns, buf } => {
+                        self.next_conn = (ci + 1) % n;
+                        self.last_tsc = tsc;
+                        self.handed += 1;
+                        let market = self.conns[ci].market;
+                        self.held = Held::Ws { conn: ci, buf };
+                        let Held::Ws { buf, .. } = &self.held else {
+                            return Next::NotYet;
+                        };
+                        return Next::Frame {
+                            rx_ns: wall_ns,
+                            source: u16::try_from(ci).unwrap_or(u16::MAX),
+                            bytes: buf,
+                            market: Some(market),
+                            symbol: None,
+                        };
+                    }
+                }
+            }
+        }
+        let snapshots_pending = self.snapshots.as_ref().is_some_and(|s| s.in_flight() > 0);
+        if n > 0 && self.conns.iter().all(|c| c.ended) && !snapshots_pending {
+            return Next::End;
+        }
+        Next::NotYet
+    }
+
+    fn progress(&self) -> (u64, Option<u64>) {
+        (self.handed, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::md::live::ws::feed_channel;
+
+    fn frame(pool: &mut rtrb::Consumer<Vec<u8>>, b: &[u8]) -> FeedItem {
+        let mut buf = pool.pop().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(b);
+        FeedItem::Frame {
+            tsc: 7,
+            wall_ns: 9,
+            buf,
+        }
+    }
+
+    #[test]
+    fn resync_is_a_barrier_until_the_event_is_taken() {
+        let (mut tx, rx) = feed_channel(8, 16);
+        let mut src = LiveSource::new(None);
+        let conn = src.add_connection(rx, Market::Spot, Vec::new());
+        let (a, b) = (frame(&mut tx.free, b"a"), frame(&mut tx.free, b"b"));
+        for item in [
+            a,
+            FeedItem::Event(FeedEvent::Disconnected {
+                conn,
+                reason: DisconnectReason::Closed,
+            }),
+            FeedItem::Event(FeedEvent::Connected { conn, session: 1 }),
+            FeedItem::Event(FeedEvent::Resync { conn, session: 1 }),
+            b,
+            FeedItem::Event(FeedEvent::Stopped { conn }),
+        ] {
+            assert!(tx.items.push(item).is_ok());
+        }
+        assert!(matches!(
+            src.next_frame(0),
+            Next::Frame {
+                bytes: b"a",
+                source: 0,
+                ..
+            }
+        ));
+        assert_eq!(src.last_rx_tsc(), 7);
+        for _ in 0..3 {
+            assert!(
+                matches!(src.next_frame(0), Next::NotYet),
+                "barrier must hold"
+            );
+        }
+        assert!(matches!(
+            src.take_event(),
+            Some(LiveEvent::Disconnected { .. })
+        ));
+        assert!(matches!(
+            src.take_event(),
+            Some(LiveEvent::Connected { session: 1, .. })
+        ));
+        assert!(
+            matches!(src.next_frame(0), Next::NotYet),
+            "Resync not taken yet"
+        );
+        assert_eq!(
+            src.take_event(),
+            Some(LiveEvent::Resync {
+                conn,
+                market: Market::Spot
+            })
+        );
+        assert!(matches!(src.next_frame(0), Next::Frame { bytes: b"b", .. }));
+        assert!(matches!(src.next_frame(0), Next::End));
+        // Both pooled buffers went back (9 pre-filled, 2 taken, 2 returned).
+        assert_eq!(tx.free.slots(), 9);
+    }
+}
