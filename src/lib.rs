@@ -19,3 +19,4 @@ pub mod runtime;
 pub mod strategy;
 pub mod telemetry;
 pub mod types;
+pub mod venue;

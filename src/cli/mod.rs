@@ -75,6 +75,12 @@ pub enum Command {
         #[arg(long)]
         conf: Option<PathBuf>,
     },
+    /// Run the Binance-compatible venue simulator on loopback: WebSocket
+    /// combined streams served from a capture (or the synthetic session),
+    /// REST depth snapshots consistent with the stream, signed order entry,
+    /// a user-data stream, and fault switches. Needs TICKWIRE_API_KEY and
+    /// TICKWIRE_API_SECRET (the credentials clients must sign with).
+    VenueSim(crate::venue::VenueSimArgs),
     /// Print the top levels of every book in an rkyv snapshot file
     /// (zero-copy: mmap + validated access, no deserialization).
     Snapshot {
@@ -99,6 +105,7 @@ pub fn main() -> ExitCode {
         } => tools::compare(&baseline, &new, &max_regress),
         Command::CheckConf { conf } => tools::check_conf(conf.as_deref()),
         Command::Snapshot { file, depth } => tools::snapshot(&file, depth),
+        Command::VenueSim(args) => crate::venue::run_cli(args),
     };
     match result {
         Ok(code) => code,
