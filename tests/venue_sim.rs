@@ -1,6 +1,8 @@
 //! The venue simulator on loopback: market data, depth snapshots, signed
 //! order entry, user-data stream and every fault switch.
 
+mod common;
+
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -401,23 +403,8 @@ fn futures_paths_serve_a_usdm_capture_with_a_consistent_snapshot() {
     sim.stop();
 }
 
-/// `../shared/marketdata/binance`, or `None` (skip) when absent and
-/// `TICKWIRE_REAL_DATA` is not set.
 fn marketdata() -> Option<std::path::PathBuf> {
-    let dir = std::path::PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/marketdata/binance"
-    ));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("TICKWIRE_REAL_DATA").is_none(),
-        "TICKWIRE_REAL_DATA is set but {} does not exist",
-        dir.display()
-    );
-    eprintln!("skipping: ../shared/marketdata not found");
-    None
+    common::marketdata()
 }
 
 fn real_capture_matches(file: &str, market: Market, ws_prefix: &str, at_least: u64) {
