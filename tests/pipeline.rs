@@ -256,3 +256,69 @@ fn strategy_learns_its_fills_and_stops_at_its_own_position_limit() {
         0
     );
 }
+
+/// A replay that reports a reconnect of its (only) connection after
+/// `after` frames, as a live source does.
+struct ReconnectingSource {
+    inner: tickwire::md::source::ReplaySource,
+    taken: u64,
+    after: u64,
+    fired: bool,
+}
+
+impl tickwire::md::source::FrameSource for ReconnectingSource {
+    fn next_frame(&mut self, now_ns: u64) -> tickwire::md::source::Next<'_> {
+        let next = self.inner.next_frame(now_ns);
+        if matches!(next, tickwire::md::source::Next::Frame { .. }) {
+            self.taken += 1;
+        }
+        next
+    }
+    fn progress(&self) -> (u64, Option<u64>) {
+        self.inner.progress()
+    }
+    fn take_control(&mut self) -> Option<tickwire::md::source::SourceControl> {
+        if self.fired || self.taken < self.after {
+            return None;
+        }
+        self.fired = true;
+        Some(tickwire::md::source::SourceControl::Resync {
+            market: Market::Usdm,
+            symbol: tickwire::types::SymbolName::new(b"BTCUSDT").unwrap(),
+        })
+    }
+}
+
+#[test]
+fn reconnect_of_a_live_source_marks_its_books_stale_until_a_new_snapshot() {
+    let (l, _) = lines(Market::Usdm, 10_000);
+    let source = ReconnectingSource {
+        inner: tickwire::md::source::ReplaySource::new(
+            capture(&l),
+            tickwire::md::source::Pace::Max,
+        ),
+        taken: 0,
+        after: 5_000,
+        fired: false,
+    };
+    let out = common::run_inline(&shipped("affinity.toml"), source);
+    let usdm = &out.book.symbols[0];
+    assert_eq!(
+        usdm.stale_events[4], 1,
+        "one reconnect resync: {:?}",
+        usdm.stale_events
+    );
+    assert_eq!(
+        usdm.state,
+        tickwire::book::stage::BookState::Stale,
+        "no new snapshot in this session"
+    );
+    assert!(usdm.check.matched > 0 && usdm.check.mismatched == 0);
+    assert!(
+        usdm.check.while_stale > 0,
+        "tickers after the reconnect are not checked"
+    );
+    let sync = out.md.instruments[0].sync;
+    assert_eq!((sync.resyncs, sync.gaps), (1, 0));
+    assert!(sync.stale_frames > 0);
+}

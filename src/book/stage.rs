@@ -45,8 +45,8 @@ pub struct BookSymbolReport {
     pub first_mismatch: Option<Mismatch>,
     /// Times the book was found crossed.
     pub crossed: u64,
-    /// Stale markings received from md, by reason (gap, overflow, crossed, no bridge).
-    pub stale_events: [u64; 4],
+    /// Stale markings received from md, by reason (gap, overflow, crossed, no bridge, reconnect).
+    pub stale_events: [u64; 5],
     /// Diffs applied.
     pub diffs_applied: u64,
     /// Level updates applied (snapshots and diffs).
@@ -96,7 +96,7 @@ struct Slot {
     last_u: u64,
     check: TickerCheck,
     crossed: u64,
-    stale_events: [u64; 4],
+    stale_events: [u64; 5],
     diffs_applied: u64,
     levels_applied: u64,
 }
@@ -224,7 +224,7 @@ impl BookStage {
                     last_u: 0,
                     check: TickerCheck::default(),
                     crossed: 0,
-                    stale_events: [0; 4],
+                    stale_events: [0; 5],
                     diffs_applied: 0,
                     levels_applied: 0,
                 });
@@ -452,6 +452,7 @@ fn reason_index(r: StaleReason) -> usize {
         StaleReason::RingOverflow => 1,
         StaleReason::Crossed => 2,
         StaleReason::NoBridge => 3,
+        StaleReason::Reconnect => 4,
     }
 }
 

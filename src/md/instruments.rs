@@ -48,6 +48,14 @@ impl Instruments {
         Lookup::New(SymbolId(self.last_hit as u16))
     }
 
+    /// The id of `(market, name)` if it is registered (never registers).
+    pub fn find(&self, market: Market, name: &SymbolName) -> Option<SymbolId> {
+        self.known
+            .iter()
+            .position(|(m, n)| *m == market && n == name)
+            .map(|i| SymbolId(i as u16))
+    }
+
     /// Market and name of a registered id.
     pub fn get(&self, id: SymbolId) -> Option<(Market, SymbolName)> {
         self.known.get(usize::from(id.0)).copied()

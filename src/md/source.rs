@@ -26,6 +26,20 @@ pub enum Next<'a> {
     End,
 }
 
+/// A control event from a live source, taken by the md stage between
+/// frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceControl {
+    /// The connection carrying this instrument was re-established: its
+    /// book missed diffs and must resync from a fresh snapshot.
+    Resync {
+        /// Market of the instrument.
+        market: Market,
+        /// Venue symbol.
+        symbol: SymbolName,
+    },
+}
+
 /// A stream of raw frames for the md stage.
 pub trait FrameSource: Send {
     /// The next frame, if one is ready. `now_ns` is the stage's monotonic
@@ -33,6 +47,10 @@ pub trait FrameSource: Send {
     fn next_frame(&mut self, now_ns: u64) -> Next<'_>;
     /// Frames handed out so far and in total (for progress), if known.
     fn progress(&self) -> (u64, Option<u64>);
+    /// The next control event, if any (replays have none).
+    fn take_control(&mut self) -> Option<SourceControl> {
+        None
+    }
 }
 
 /// Replay pace.

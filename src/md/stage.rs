@@ -19,7 +19,7 @@ use crate::config::schema::StageName;
 use crate::md::binance::Decoder;
 use crate::md::frame::{DecodeError, Frame, OtherKind};
 use crate::md::instruments::{Instruments, Lookup};
-use crate::md::source::{FrameSource, Next};
+use crate::md::source::{FrameSource, Next, SourceControl};
 use crate::md::sync::{FrameStamps, Sequencer, SyncStats};
 use crate::runtime::msg::{BookRequest, MdEvent, StaleReason};
 use crate::runtime::stage::{Progress, Stage, StageError, StageOutput};
@@ -425,6 +425,12 @@ impl<S: FrameSource> Stage for MdStage<S> {
         }
         while let Ok(BookRequest::Resync(symbol)) = self.requests.pop() {
             self.core.resync(symbol, StaleReason::Crossed);
+        }
+        while let Some(SourceControl::Resync { market, symbol }) = self.source.take_control() {
+            // An instrument not seen yet has no book to resync.
+            if let Some(id) = self.core.instruments.find(market, &symbol) {
+                self.core.resync(id, StaleReason::Reconnect);
+            }
         }
         let mut busy = false;
         // A small batch per poll keeps co-hosted stages responsive; a frame

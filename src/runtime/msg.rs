@@ -15,6 +15,8 @@ pub enum StaleReason {
     Crossed,
     /// The buffered diffs could not bridge the REST snapshot.
     NoBridge,
+    /// The feed connection was re-established; diffs were missed.
+    Reconnect,
 }
 
 impl StaleReason {
@@ -25,6 +27,7 @@ impl StaleReason {
             StaleReason::RingOverflow => "ring_overflow",
             StaleReason::Crossed => "crossed",
             StaleReason::NoBridge => "no_bridge",
+            StaleReason::Reconnect => "reconnect",
         }
     }
 }

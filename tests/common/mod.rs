@@ -89,6 +89,14 @@ pub fn section<'a>(
 /// router: the order of `StageName::ALL`) until all are done. Deterministic
 /// interleaving for tests that need bounds on what is in flight.
 pub fn replay_inline(cfg: &Config, capture: Capture) -> tickwire::runtime::pipeline::RunOutput {
+    run_inline(cfg, ReplaySource::new(capture, Pace::Max))
+}
+
+/// [`replay_inline`] with any frame source.
+pub fn run_inline<S: tickwire::md::source::FrameSource + 'static>(
+    cfg: &Config,
+    source: S,
+) -> tickwire::runtime::pipeline::RunOutput {
     use tickwire::runtime::stage::Progress;
     let opts = RunOptions {
         on_full: OnFull::Wait,
@@ -99,12 +107,7 @@ pub fn replay_inline(cfg: &Config, capture: Capture) -> tickwire::runtime::pipel
         },
         progress: false,
     };
-    let built = pipeline::build(
-        cfg,
-        ReplaySource::new(capture, Pace::Max),
-        &opts,
-        Arc::new(AtomicBool::new(false)),
-    );
+    let built = pipeline::build(cfg, source, &opts, Arc::new(AtomicBool::new(false)));
     let clock = built.clock.clone();
     let mut stages = built.stages.map(Some);
     let mut outputs = Vec::new();

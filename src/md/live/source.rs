@@ -17,7 +17,7 @@
 
 use super::snapshot::{SnapshotClient, SnapshotError, SnapshotRequest};
 use super::ws::{DisconnectReason, FeedEvent, FeedItem, FeedReceiver};
-use crate::md::source::{FrameSource, Next};
+use crate::md::source::{FrameSource, Next, SourceControl};
 use crate::types::{Market, SymbolName};
 
 /// Lifecycle news for the md stage.
@@ -82,6 +82,10 @@ pub struct LiveSource {
     last_tsc: u64,
     next_conn: usize,
     handed: u64,
+    /// Per-instrument resyncs expanded from a connection's `Resync`.
+    control: std::collections::VecDeque<SourceControl>,
+    /// Other events consumed through [`FrameSource::take_control`].
+    status_events: u64,
 }
 
 impl LiveSource {
@@ -98,7 +102,15 @@ impl LiveSource {
             last_tsc: 0,
             next_conn: 0,
             handed: 0,
+            control: std::collections::VecDeque::with_capacity(16),
+            status_events: 0,
         }
+    }
+
+    /// Connected / disconnected / snapshot-failed events consumed by the md
+    /// stage through [`FrameSource::take_control`] (which acts on resyncs).
+    pub fn status_events(&self) -> u64 {
+        self.status_events
     }
 
     /// Adds a connection's receiving end; returns its index (use it as
@@ -213,6 +225,29 @@ impl LiveSource {
 }
 
 impl FrameSource for LiveSource {
+    /// Expands each connection `Resync` into one resync per instrument of
+    /// that connection; taking it lifts the frame barrier.
+    fn take_control(&mut self) -> Option<SourceControl> {
+        loop {
+            if let Some(c) = self.control.pop_front() {
+                return Some(c);
+            }
+            match self.take_event()? {
+                LiveEvent::Resync { conn, .. } => {
+                    if let Some((market, symbols)) = self.symbols(conn) {
+                        // A reconnect is rare; collecting here is off the hot path.
+                        let items: Vec<SourceControl> = symbols
+                            .iter()
+                            .map(|&symbol| SourceControl::Resync { market, symbol })
+                            .collect();
+                        self.control.extend(items);
+                    }
+                }
+                _ => self.status_events += 1,
+            }
+        }
+    }
+
     fn next_frame(&mut self, _now_ns: u64) -> Next<'_> {
         self.recycle();
         if !self.unsent.is_empty() {
@@ -304,6 +339,45 @@ mod tests {
             wall_ns: 9,
             buf,
         }
+    }
+
+    #[test]
+    fn take_control_expands_a_reconnect_into_one_resync_per_symbol() {
+        let (mut tx, rx) = feed_channel(8, 16);
+        let mut src = LiveSource::new(None);
+        let names = [
+            SymbolName::new(b"BTCUSDT").unwrap(),
+            SymbolName::new(b"ETHUSDT").unwrap(),
+        ];
+        let conn = src.add_connection(rx, Market::Usdm, names.to_vec());
+        let b = frame(&mut tx.free, b"b");
+        for item in [
+            FeedItem::Event(FeedEvent::Connected { conn, session: 1 }),
+            FeedItem::Event(FeedEvent::Resync { conn, session: 1 }),
+            b,
+        ] {
+            assert!(tx.items.push(item).is_ok());
+        }
+        assert!(
+            matches!(src.next_frame(0), Next::NotYet),
+            "barrier until taken"
+        );
+        for name in names {
+            assert_eq!(
+                src.take_control(),
+                Some(SourceControl::Resync {
+                    market: Market::Usdm,
+                    symbol: name
+                })
+            );
+        }
+        assert_eq!(src.take_control(), None);
+        assert_eq!(
+            src.status_events(),
+            1,
+            "the Connected event was consumed and counted"
+        );
+        assert!(matches!(src.next_frame(0), Next::Frame { bytes: b"b", .. }));
     }
 
     #[test]
