@@ -16,6 +16,7 @@
 pub mod binary;
 pub mod merge;
 pub mod mmap;
+pub mod record;
 pub mod synth;
 pub mod text;
 

@@ -49,6 +49,10 @@ pub enum Command {
     /// CAPTURE, a built-in deterministic synthetic Binance session (spot +
     /// USD-M BTCUSDT) is replayed.
     Replay(replay::ReplayArgs),
+    /// Record a live feed (one symbol: depth diffs, bookTicker, trades, plus a
+    /// REST depth snapshot on every (re)connect) into a binary capture that
+    /// `replay` reads. Stops at --frames, --duration or Ctrl-C.
+    Record(tools::RecordArgs),
     /// Convert a text capture to the binary capture format.
     Import {
         /// Text capture (gzip or plain).
@@ -98,6 +102,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Replay(args) => replay::run(args),
         Command::Import { input, output } => tools::import(&input, &output),
+        Command::Record(args) => tools::record(args),
         Command::Compare {
             baseline,
             new,

@@ -6,6 +6,80 @@ use std::process::ExitCode;
 use crate::book::snapshot::{MappedSnapshot, print_top};
 use crate::telemetry::compare;
 
+/// Arguments of `tickwire record`.
+#[derive(Debug, clap::Args)]
+pub struct RecordArgs {
+    /// WebSocket base, e.g. `wss://stream.binance.com:9443` or the simulator's `ws://127.0.0.1:PORT`.
+    #[arg(long)]
+    pub ws: String,
+    /// REST base for depth snapshots, e.g. `https://api.binance.com`.
+    #[arg(long)]
+    pub rest: String,
+    /// Market of the symbol.
+    #[arg(long, value_enum, default_value_t = MarketArg::Spot)]
+    pub market: MarketArg,
+    /// Venue symbol, e.g. BTCUSDT.
+    #[arg(long)]
+    pub symbol: String,
+    /// Output file (binary capture).
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// Stop after this many frames.
+    #[arg(long)]
+    pub frames: Option<u64>,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    pub duration: Option<u64>,
+    /// Pin the feed executor to this core.
+    #[arg(long)]
+    pub core: Option<usize>,
+}
+
+/// Market names on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MarketArg {
+    /// Spot.
+    Spot,
+    /// USD-M futures.
+    Usdm,
+    /// COIN-M futures.
+    Coinm,
+}
+
+/// `tickwire record`.
+pub fn record(args: RecordArgs) -> Result<ExitCode, String> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use crate::types::{Market, SymbolName};
+    let symbol = SymbolName::new(args.symbol.to_uppercase().as_bytes())
+        .ok_or_else(|| format!("--symbol {:?}: empty or longer than 23 bytes", args.symbol))?;
+    let market = match args.market {
+        MarketArg::Spot => Market::Spot,
+        MarketArg::Usdm => Market::Usdm,
+        MarketArg::Coinm => Market::Coinm,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    let stats = crate::capture::record::record(
+        crate::capture::record::RecordOptions {
+            ws_base: args.ws,
+            rest_base: args.rest,
+            market,
+            symbol,
+            out: args.out.clone(),
+            max_frames: args.frames,
+            duration: args.duration.map(std::time::Duration::from_secs),
+            core: args.core,
+        },
+        stop,
+    )
+    .map_err(|e| e.to_string())?;
+    println!("{}: {stats}", args.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `tickwire import TEXT OUT`.
 pub fn import(input: &Path, output: &Path) -> Result<ExitCode, String> {
     let stats = crate::capture::import(input, output).map_err(|e| e.to_string())?;
