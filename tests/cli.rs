@@ -269,3 +269,49 @@ fn ctrl_c_stops_intake_drains_the_pipeline_and_still_reports() {
     );
     assert_eq!(v["book_checks"]["mismatched"], 0);
 }
+
+#[test]
+fn run_without_keys_refuses_clearly_before_connecting() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tickwire"))
+        .args(["run", "--duration", "1"])
+        .env_remove("TICKWIRE_API_KEY")
+        .env_remove("TICKWIRE_API_SECRET")
+        .output()
+        .expect("run tickwire");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("TICKWIRE_API_KEY"), "{err}");
+}
+
+#[test]
+fn demo_json_reports_the_live_section_and_agreeing_positions() {
+    let out = tickwire(&[
+        "demo",
+        "--json",
+        "--synthetic-frames",
+        "8000",
+        "--speed",
+        "100",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("demo --json prints one JSON object");
+    let live = &v["live"];
+    assert_eq!(live["feed"]["connects"], 1, "{live}");
+    assert!(
+        live["feed"]["frames"].as_u64().unwrap_or(0) >= 7000,
+        "{live}"
+    );
+    assert_eq!(live["demo"]["positions_agree"], true, "{live}");
+    assert!(live["router"]["sent"].as_u64().unwrap_or(0) > 0, "{live}");
+    // The throwaway key pair (64 hex digits each) never reaches the output.
+    let text = v.to_string();
+    let longest_hex_run = text
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    assert!(longest_hex_run < 64, "{text}");
+    assert!(err.is_empty(), "--json prints no operator messages: {err}");
+}

@@ -441,3 +441,75 @@ fn zero_daily_loss_limit_is_refused_with_kill_switch_hint() {
     ));
     assert_names(&e, "tickwire.toml", "risk.daily_loss_limit", "kill_switch");
 }
+
+#[test]
+fn venue_table_is_checked_key_by_key() {
+    let e = expect_err(load_edited(
+        "venue-no-symbols",
+        false,
+        "symbols = [\"BTCUSDT\"]",
+        "symbols = []",
+    ));
+    assert_names(
+        &e,
+        "tickwire.toml",
+        "venue.symbols",
+        "subscribes to nothing",
+    );
+    let e = expect_err(load_edited(
+        "venue-bad-ws",
+        false,
+        "ws_url = \"wss://stream.testnet.binance.vision\"",
+        "ws_url = \"https://stream.testnet.binance.vision\"",
+    ));
+    assert_names(&e, "tickwire.toml", "venue.ws_url", "wss://");
+    let e = expect_err(load_edited(
+        "venue-cap-below-base",
+        false,
+        "reconnect_cap_ms = 10000",
+        "reconnect_cap_ms = 10",
+    ));
+    assert_names(
+        &e,
+        "tickwire.toml",
+        "venue.reconnect_cap_ms",
+        "outside 100..=",
+    );
+    let e = expect_err(load_edited(
+        "venue-breaker-zero",
+        false,
+        "breaker_threshold = 5",
+        "breaker_threshold = 0",
+    ));
+    assert_names(
+        &e,
+        "tickwire.toml",
+        "venue.breaker_threshold",
+        "before the first order",
+    );
+}
+
+#[test]
+fn a_config_without_venue_still_loads_for_replay() {
+    let start = APP.find("[venue]").expect("shipped [venue]");
+    let app = &APP[..start];
+    let dir = write_dir("no-venue", AFFINITY, app);
+    let cfg = load_files_with_cores(
+        &dir.join("affinity.toml"),
+        &dir.join("tickwire.toml"),
+        TWO_CORES,
+    )
+    .expect("replay needs no [venue]");
+    assert!(cfg.app.venue.is_none());
+}
+
+#[test]
+fn helper_thread_core_must_exist() {
+    let e = expect_err(load_edited(
+        "threads-router-core",
+        true,
+        "router = 1 ",
+        "router = 7 ",
+    ));
+    assert_names(&e, "affinity.toml", "threads.router", "does not exist");
+}

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod conf;
+mod live;
 mod replay;
 mod tools;
 
@@ -40,6 +41,16 @@ pub enum OnFullArg {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start the venue simulator and the appliance together on loopback
+    /// (no account, no internet), run for a bounded time, then print the
+    /// replay report plus feed, order-router and wire-to-wire figures and
+    /// check risk's positions against the simulator's account (exit 1 if
+    /// they differ).
+    Demo(live::DemoArgs),
+    /// Trade live against the venue in `[venue]` of conf/tickwire.toml
+    /// (default: Binance spot testnet) until Ctrl-C or --duration; keys
+    /// from TICKWIRE_API_KEY / TICKWIRE_API_SECRET or `venue.key_file`.
+    Run(live::RunArgs),
     /// Replay recorded feeds through the whole pipeline and print a report.
     ///
     /// CAPTURE is an hftbacktest collector text file (`<rx_ns> <json>` lines,
@@ -101,6 +112,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay(args) => replay::run(args),
+        Command::Demo(args) => live::demo(args),
+        Command::Run(args) => live::run(args),
         Command::Import { input, output } => tools::import(&input, &output),
         Command::Record(args) => tools::record(args),
         Command::Compare {

@@ -58,6 +58,23 @@ pub struct AffinityConfig {
     pub executor: Vec<ExecutorConf>,
     /// Ring capacities (slots; each a power of two).
     pub rings: RingsConf,
+    /// Cores of the helper threads used by `run` and `demo` (optional).
+    #[serde(default)]
+    pub threads: ThreadsConf,
+}
+
+/// Cores of the helper threads of a live run. The feed defaults to the
+/// core of the md stage, the others to the core of the router stage.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadsConf {
+    /// Core of the WebSocket feed executor (sleeps in io_uring between
+    /// messages).
+    pub feed: Option<usize>,
+    /// Core of the order-entry thread (blocking REST calls).
+    pub router: Option<usize>,
+    /// Core of the REST depth-snapshot thread.
+    pub snapshot: Option<usize>,
 }
 
 /// One glommio executor pinned to one core.
@@ -115,6 +132,45 @@ pub struct AppConfig {
     pub paper: PaperConf,
     /// Reports and snapshots.
     pub report: ReportConf,
+    /// The venue `tickwire run` connects to (not used by replay).
+    pub venue: Option<VenueConf>,
+}
+
+/// The live venue: where market data and order entry are, which symbols
+/// are traded, and how hard to try when the network misbehaves. API keys
+/// never go here: they come from the environment or `key_file`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VenueConf {
+    /// Market of every symbol (`spot`, `usdm`, `coinm`).
+    pub market: Market,
+    /// Venue symbols, e.g. `["BTCUSDT"]`; one book and one feed stream
+    /// set (depth, bookTicker, trade) each.
+    pub symbols: Vec<String>,
+    /// WebSocket base URL, e.g. `wss://stream.binance.com:9443`.
+    pub ws_url: String,
+    /// REST base URL for depth snapshots and orders, e.g. `https://api.binance.com`.
+    pub rest_url: String,
+    /// TOML file with `api_key` and `api_secret` (mode 600); empty = the
+    /// `TICKWIRE_API_KEY` / `TICKWIRE_API_SECRET` environment variables.
+    #[serde(default)]
+    pub key_file: String,
+    /// `recvWindow` of signed requests, ms (1..=60000).
+    pub recv_window_ms: u64,
+    /// Longest wait for an order answer before its outcome is unknown, ms.
+    pub order_timeout_ms: u64,
+    /// How often working and unknown orders are re-queried, ms (0 = never).
+    pub poll_interval_ms: u64,
+    /// Consecutive order failures that open the circuit breaker.
+    pub breaker_threshold: u32,
+    /// How long the breaker stays open before a trial order, ms.
+    pub breaker_cooldown_ms: u64,
+    /// No market data for this long closes the connection and reconnects, ms.
+    pub silence_timeout_ms: u64,
+    /// First reconnect delay, ms (doubles with jitter on each failure).
+    pub reconnect_base_ms: u64,
+    /// Largest reconnect delay, ms.
+    pub reconnect_cap_ms: u64,
 }
 
 /// Precision of one instrument.

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::error::ConfigError;
 use super::load::Config;
-use super::schema::{AffinityConfig, AppConfig, IdlePolicy, StageName};
+use super::schema::{AffinityConfig, AppConfig, IdlePolicy, StageName, VenueConf};
 use crate::types::{Qty, SYMBOL_MAX, SymbolName};
 
 /// Largest ring capacity accepted (slots). Bigger rings only hide a stalled
@@ -109,6 +109,23 @@ fn check_cores(file: &Path, aff: &AffinityConfig, available: &[usize]) -> Result
                 } else {
                     "use one of the available cores".to_string()
                 },
+            ));
+        }
+    }
+    let helpers = [
+        ("threads.feed", aff.threads.feed),
+        ("threads.router", aff.threads.router),
+        ("threads.snapshot", aff.threads.snapshot),
+    ];
+    for (key, core) in helpers {
+        if let Some(c) = core
+            && !available.contains(&c)
+        {
+            return Err(ConfigError::invalid(
+                file,
+                key,
+                format!("= {c}: core {c} does not exist or is not usable on this machine"),
+                "use one of the cores the executors use, or remove the key",
             ));
         }
     }
@@ -227,6 +244,106 @@ fn check_app(file: &Path, app: &AppConfig) -> Result<(), ConfigError> {
             "report.snapshot_dir",
             "= \"\" is empty",
             "name a directory, e.g. \"snapshots\"",
+        ));
+    }
+    if let Some(v) = &app.venue {
+        check_venue(file, v)?;
+    }
+    Ok(())
+}
+
+fn check_venue(file: &Path, v: &VenueConf) -> Result<(), ConfigError> {
+    if v.symbols.is_empty() {
+        return Err(ConfigError::invalid(
+            file,
+            "venue.symbols",
+            "= [] subscribes to nothing",
+            "list the venue symbols to trade, e.g. [\"BTCUSDT\"]",
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (i, s) in v.symbols.iter().enumerate() {
+        if SymbolName::new(s.as_bytes()).is_none() {
+            return Err(ConfigError::invalid(
+                file,
+                format!("venue.symbols[{i}]"),
+                format!("= {s:?} is empty or longer than {SYMBOL_MAX} bytes"),
+                "use the venue symbol, e.g. \"BTCUSDT\"",
+            ));
+        }
+        if !seen.insert(s.to_ascii_uppercase()) {
+            return Err(ConfigError::invalid(
+                file,
+                format!("venue.symbols[{i}]"),
+                format!("repeats {s}"),
+                "list each symbol once",
+            ));
+        }
+    }
+    let urls = [
+        (
+            "venue.ws_url",
+            &v.ws_url,
+            ["ws://", "wss://"],
+            "wss://stream.binance.com:9443",
+        ),
+        (
+            "venue.rest_url",
+            &v.rest_url,
+            ["http://", "https://"],
+            "https://api.binance.com",
+        ),
+    ];
+    for (key, url, schemes, example) in urls {
+        let host = schemes.iter().find_map(|p| url.strip_prefix(p));
+        if host.is_none_or(str::is_empty) {
+            return Err(ConfigError::invalid(
+                file,
+                key,
+                format!("= {url:?} is not a {} or {} URL", schemes[0], schemes[1]),
+                format!("use e.g. \"{example}\""),
+            ));
+        }
+    }
+    let ranges: [(&str, u64, u64, u64); 6] = [
+        ("venue.recv_window_ms", v.recv_window_ms, 1, 60_000),
+        ("venue.order_timeout_ms", v.order_timeout_ms, 1, 60_000),
+        (
+            "venue.breaker_cooldown_ms",
+            v.breaker_cooldown_ms,
+            1,
+            3_600_000,
+        ),
+        (
+            "venue.silence_timeout_ms",
+            v.silence_timeout_ms,
+            100,
+            3_600_000,
+        ),
+        ("venue.reconnect_base_ms", v.reconnect_base_ms, 1, 600_000),
+        (
+            "venue.reconnect_cap_ms",
+            v.reconnect_cap_ms,
+            v.reconnect_base_ms.max(1),
+            3_600_000,
+        ),
+    ];
+    for (key, value, lo, hi) in ranges {
+        if !(lo..=hi).contains(&value) {
+            return Err(ConfigError::invalid(
+                file,
+                key,
+                format!("= {value} is outside {lo}..={hi}"),
+                "see docs/configuration.md for the meaning and a sensible value",
+            ));
+        }
+    }
+    if v.breaker_threshold == 0 {
+        return Err(ConfigError::invalid(
+            file,
+            "venue.breaker_threshold",
+            "= 0 would open the breaker before the first order",
+            "use e.g. 5 consecutive failures",
         ));
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! Market-data stage: frame intake, Binance decoding and per-instrument
-//! snapshot + diff sequencing. `live` holds the WebSocket feed client and
-//! the REST snapshot fetcher (tested on loopback, not yet wired into a live
-//! pipeline).
+//! snapshot + diff sequencing. `live` holds the WebSocket feed client, the
+//! REST snapshot fetcher and the live frame source; `status` publishes each
+//! book's sync state for the operator.
 
 pub mod binance;
 pub mod frame;
@@ -9,4 +9,5 @@ pub mod instruments;
 pub mod live;
 pub mod source;
 pub mod stage;
+pub mod status;
 pub mod sync;

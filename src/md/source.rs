@@ -51,6 +51,10 @@ pub trait FrameSource: Send {
     fn take_control(&mut self) -> Option<SourceControl> {
         None
     }
+    /// The md stage lost sync on an instrument (gap, crossed book, ring
+    /// overflow): a live source fetches a fresh snapshot. Replays carry
+    /// their snapshots and ignore it.
+    fn request_resync(&mut self, _market: Market, _symbol: SymbolName) {}
 }
 
 /// Replay pace.

@@ -20,6 +20,7 @@ use crate::md::binance::Decoder;
 use crate::md::frame::{DecodeError, Frame, OtherKind};
 use crate::md::instruments::{Instruments, Lookup};
 use crate::md::source::{FrameSource, Next, SourceControl};
+use crate::md::status::MdStatus;
 use crate::md::sync::{FrameStamps, Sequencer, SyncStats};
 use crate::runtime::msg::{BookRequest, MdEvent, StaleReason};
 use crate::runtime::stage::{Progress, Stage, StageError, StageOutput};
@@ -103,6 +104,12 @@ struct MdCore {
     source_last: Vec<Option<SymbolId>>,
     staged: Vec<MdEvent>,
     report: MdReport,
+    /// Instruments that went stale since the source was last told (a live
+    /// source fetches them a fresh snapshot).
+    want_snapshot: Vec<SymbolId>,
+    /// Sync state last published per instrument.
+    published: Vec<bool>,
+    status: Arc<MdStatus>,
 }
 
 /// Where a frame came from.
@@ -115,6 +122,17 @@ struct Origin {
 
 impl MdCore {
     fn instrument(&mut self, market: Market, name: &SymbolName, source: u16) -> Option<SymbolId> {
+        let id = self.register(market, name)?;
+        let slot = usize::from(source);
+        if self.source_last.len() <= slot {
+            self.source_last.resize(slot + 1, None);
+        }
+        self.source_last[slot] = Some(id);
+        Some(id)
+    }
+
+    /// Finds or registers an instrument (announcing a new one downstream).
+    fn register(&mut self, market: Market, name: &SymbolName) -> Option<SymbolId> {
         let id = match self.instruments.resolve(market, name) {
             Lookup::Known(id) => id,
             Lookup::New(id) => {
@@ -142,11 +160,6 @@ impl MdCore {
                 return None;
             }
         };
-        let slot = usize::from(source);
-        if self.source_last.len() <= slot {
-            self.source_last.resize(slot + 1, None);
-        }
-        self.source_last[slot] = Some(id);
         Some(id)
     }
 
@@ -171,7 +184,13 @@ impl MdCore {
                 let i = usize::from(id.0);
                 self.per_instrument[i].diffs += 1;
                 let staged = &mut self.staged;
-                self.sequencers[i].on_diff(&d, stamps, &mut |e| staged.push(e));
+                let seq = &mut self.sequencers[i];
+                let before = seq.resyncs();
+                seq.on_diff(&d, stamps, &mut |e| staged.push(e));
+                if seq.resyncs() != before {
+                    self.want_snapshot.push(id);
+                }
+                self.publish_state(id);
             }
             Frame::Snapshot(s) => {
                 let id = match (o.market, o.symbol) {
@@ -188,6 +207,7 @@ impl MdCore {
                 };
                 let staged = &mut self.staged;
                 self.sequencers[usize::from(id.0)].on_snapshot(&s, &mut |e| staged.push(e));
+                self.publish_state(id);
             }
             Frame::Ticker(t) => {
                 let Some(id) = self.event_instrument(o, false, &t.symbol) else {
@@ -238,7 +258,31 @@ impl MdCore {
     fn resync(&mut self, symbol: SymbolId, reason: StaleReason) {
         if let Some(seq) = self.sequencers.get_mut(usize::from(symbol.0)) {
             let staged = &mut self.staged;
+            let before = seq.resyncs();
             seq.force_resync(reason, &mut |e| staged.push(e));
+            // A reconnect already fetches fresh snapshots by itself.
+            if seq.resyncs() != before && reason != StaleReason::Reconnect {
+                self.want_snapshot.push(symbol);
+            }
+            self.publish_state(symbol);
+        }
+    }
+
+    /// Publishes a change of `id`'s sync state (a branch per frame, a few
+    /// atomic stores per change).
+    #[inline]
+    fn publish_state(&mut self, id: SymbolId) {
+        let i = usize::from(id.0);
+        let Some(seq) = self.sequencers.get(i) else {
+            return;
+        };
+        let synced = seq.is_synced();
+        if self.published.len() <= i {
+            self.published.resize(i + 1, false);
+        }
+        if self.published[i] != synced {
+            self.published[i] = synced;
+            self.status.publish(id, synced, seq.last_stale());
         }
     }
 }
@@ -282,6 +326,9 @@ impl<S: FrameSource> MdStage<S> {
                 source_last: Vec::new(),
                 staged: Vec::with_capacity(1 << 14),
                 report: MdReport::default(),
+                want_snapshot: Vec::with_capacity(16),
+                published: Vec::with_capacity(16),
+                status: Arc::new(MdStatus::default()),
             },
             staged_pos: 0,
             out,
@@ -293,6 +340,21 @@ impl<S: FrameSource> MdStage<S> {
             progress,
             ended: false,
         }
+    }
+
+    /// The published sync state of every book (for the operator's monitor).
+    pub fn status(&self) -> Arc<MdStatus> {
+        Arc::clone(&self.core.status)
+    }
+
+    /// Registers instruments before the first frame, in order, so their
+    /// ids are known up front (0, 1, .. for a fresh stage): a live router
+    /// maps ids to venue symbols with them.
+    pub fn register(&mut self, instruments: &[(Market, SymbolName)]) -> Vec<Option<SymbolId>> {
+        instruments
+            .iter()
+            .map(|(m, n)| self.core.register(*m, n))
+            .collect()
     }
 
     /// Pushes as many staged events as fit. True when all are delivered.
@@ -465,6 +527,12 @@ impl<S: FrameSource> Stage for MdStage<S> {
             }
         }
         self.flush();
+        let core = &mut self.core;
+        for id in core.want_snapshot.drain(..) {
+            if let Some((market, symbol)) = core.instruments.get(id) {
+                self.source.request_resync(market, symbol);
+            }
+        }
         Ok(if busy || self.ended {
             Progress::Busy
         } else {

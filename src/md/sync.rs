@@ -77,6 +77,7 @@ pub struct Sequencer {
     diffs: Vec<BufferedDiff>,
     levels: Vec<(Side, Level)>,
     stats: SyncStats,
+    last_stale: Option<StaleReason>,
 }
 
 /// Timestamps of the frame being processed.
@@ -98,7 +99,20 @@ impl Sequencer {
             diffs: Vec::with_capacity(64),
             levels: Vec::with_capacity(4096),
             stats: SyncStats::default(),
+            last_stale: None,
         }
+    }
+
+    /// Why the book last went stale, if it ever did.
+    pub fn last_stale(&self) -> Option<StaleReason> {
+        self.last_stale
+    }
+
+    /// Counters so far.
+    /// Times the book went stale so far (cheap; for change detection).
+    #[inline]
+    pub fn resyncs(&self) -> u64 {
+        self.stats.resyncs
     }
 
     /// Counters so far.
@@ -196,6 +210,7 @@ impl Sequencer {
 
     fn go_stale(&mut self, reason: StaleReason, emit: &mut impl FnMut(MdEvent)) {
         self.state = State::Stale;
+        self.last_stale = Some(reason);
         self.stats.resyncs += 1;
         self.diffs.clear();
         self.levels.clear();

@@ -1,8 +1,10 @@
 //! Router stage: order entry. In replay, a paper venue fills orders
-//! against the replayed market; `binance` is the live REST order router
-//! (signing, keys, rate limits, circuit breaker, reconciliation), not yet
-//! wired into a live pipeline.
+//! against the replayed market; live, [`remote::RemoteVenue`] hands them to
+//! the `binance` REST order router thread (signing, keys, rate limits,
+//! circuit breaker, reconciliation).
 
 pub mod binance;
 pub mod paper;
+pub mod remote;
 pub mod stage;
+pub mod venue;

@@ -1,13 +1,15 @@
 //! The router stage. In replay it hands orders to the [`PaperVenue`],
-//! which fills them against the replayed market; execution reports go back
-//! to risk on the return ring. Tick-to-trade ends here: the TSC taken
-//! when an order is handed to the venue.
+//! which fills them against the replayed market; live, to the REST router
+//! thread through a [`RemoteVenue`](crate::router::remote::RemoteVenue).
+//! Execution reports go back to risk on the return ring. Tick-to-trade
+//! ends here: the TSC taken when an order is handed to the venue.
 
 use quanta::Clock;
 
 use crate::config::schema::StageName;
 use crate::orders::{ExecKind, ExecReport, RouterCmd};
 use crate::router::paper::PaperVenue;
+use crate::router::venue::{LiveRouterOutput, OrderVenue};
 use crate::runtime::msg::{FromRouter, MarketMsg, ToRouter};
 use crate::runtime::stage::{Progress, Stage, StageError, StageOutput};
 use crate::telemetry::hist::TscHist;
@@ -26,6 +28,8 @@ pub struct RouterReport {
     pub router_latency: TscHist,
     /// Frame received -> order handed to the venue.
     pub tick_to_trade: TscHist,
+    /// The live router's account (live runs only).
+    pub live: Option<LiveRouterOutput>,
 }
 
 /// Rings the router stage owns.
@@ -38,10 +42,10 @@ pub struct RouterRings {
     pub execs: rtrb::Producer<FromRouter>,
 }
 
-/// The router stage with a paper venue.
-pub struct RouterStage {
+/// The router stage over a venue (the paper venue unless told otherwise).
+pub struct RouterStage<V: OrderVenue = PaperVenue> {
     rings: RouterRings,
-    venue: PaperVenue,
+    venue: V,
     clock: Clock,
     /// Reports waiting for room on the return ring (never dropped).
     pending: Vec<ExecReport>,
@@ -61,9 +65,9 @@ fn kind_index(k: ExecKind) -> usize {
     }
 }
 
-impl RouterStage {
-    /// A router around a paper venue.
-    pub fn new(rings: RouterRings, venue: PaperVenue, clock: Clock) -> RouterStage {
+impl<V: OrderVenue> RouterStage<V> {
+    /// A router stage handing orders to `venue`.
+    pub fn new(rings: RouterRings, venue: V, clock: Clock) -> RouterStage<V> {
         RouterStage {
             rings,
             venue,
@@ -89,7 +93,7 @@ impl RouterStage {
     }
 }
 
-impl Stage for RouterStage {
+impl<V: OrderVenue> Stage for RouterStage<V> {
     fn name(&self) -> StageName {
         StageName::Router
     }
@@ -106,13 +110,13 @@ impl Stage for RouterStage {
             report,
             ..
         } = self;
+        let mut out = |r: ExecReport| {
+            report.execs[kind_index(r.kind)] += 1;
+            pending.push(r);
+        };
         while n < 256 {
             let Ok(m) = rings.market.pop() else { break };
             n += 1;
-            let mut out = |r: ExecReport| {
-                report.execs[kind_index(r.kind)] += 1;
-                pending.push(r);
-            };
             match m {
                 MarketMsg::Top { symbol, bid, ask } => venue.on_top(symbol, bid, ask, &mut out),
                 MarketMsg::Trade {
@@ -137,18 +141,17 @@ impl Stage for RouterStage {
                     } else {
                         report.cancels += 1;
                     }
-                    venue.on_cmd(&cmd, &mut |r: ExecReport| {
-                        report.execs[kind_index(r.kind)] += 1;
-                        pending.push(r);
-                    });
+                    venue.on_cmd(&cmd, &mut out);
                 }
                 ToRouter::End => self.orders_done = true,
             }
         }
+        n += venue.poll(&mut out);
+        let closed = self.orders_done && self.market_done && venue.close(&mut out);
         if !self.flush() {
             return Ok(Progress::Busy);
         }
-        if self.orders_done && self.market_done && !self.end_sent {
+        if closed && !self.end_sent {
             self.end_sent = self.rings.execs.push(FromRouter::End).is_ok();
         }
         if self.end_sent {
@@ -161,7 +164,8 @@ impl Stage for RouterStage {
         })
     }
 
-    fn finish(self: Box<Self>) -> StageOutput {
+    fn finish(mut self: Box<Self>) -> StageOutput {
+        self.report.live = self.venue.finish();
         StageOutput::Router(Box::new(self.report))
     }
 }

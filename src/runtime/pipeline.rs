@@ -13,14 +13,16 @@ use crate::config::Config;
 use crate::config::schema::{StageName, StrategyKind};
 use crate::md::source::FrameSource;
 use crate::md::stage::{MdReport, MdStage, OnFull};
+use crate::md::status::MdStatus;
 use crate::risk::RiskEngine;
 use crate::risk::stage::{RiskReport, RiskRings, RiskStage};
 use crate::router::paper::PaperVenue;
 use crate::router::stage::{RouterReport, RouterRings, RouterStage};
+use crate::router::venue::OrderVenue;
 use crate::runtime::executors::{self, ExecutorPlan, RunError};
 use crate::runtime::stage::{Stage, StageOutput};
 use crate::strategy::{Idle, ImbalanceTaker, Strategy};
-use crate::types::SymbolName;
+use crate::types::{Market, SymbolName};
 
 /// Run-time choices that are not configuration.
 #[derive(Clone, Debug)]
@@ -60,12 +62,35 @@ pub struct Built {
     pub clock: Clock,
     /// Total frames of the source, when known.
     pub total_frames: Option<u64>,
+    /// Sync state of every book, published by md.
+    pub md_status: Arc<MdStatus>,
 }
 
-/// Builds every stage and the rings between them.
+/// Builds every stage and the rings between them, with the paper venue.
 pub fn build<S: FrameSource + 'static>(
     cfg: &Config,
     source: S,
+    opts: &RunOptions,
+    stop: Arc<AtomicBool>,
+) -> Built {
+    build_with(
+        cfg,
+        source,
+        PaperVenue::new(&cfg.app.paper),
+        &[],
+        opts,
+        stop,
+    )
+}
+
+/// Builds every stage and the rings between them, routing orders to
+/// `venue`; `instruments` are registered first, in order, so they get ids
+/// 0, 1, .. (what a live router's symbol map expects).
+pub fn build_with<S: FrameSource + 'static, V: OrderVenue>(
+    cfg: &Config,
+    source: S,
+    venue: V,
+    instruments: &[(Market, SymbolName)],
     opts: &RunOptions,
     stop: Arc<AtomicBool>,
 ) -> Built {
@@ -93,7 +118,7 @@ pub fn build<S: FrameSource + 'static>(
         .filter_map(|s| SymbolName::new(s.name.as_bytes()).map(|n| (s.market, n, s.tick)))
         .collect();
 
-    let md: Box<dyn Stage> = Box::new(MdStage::new(
+    let mut md = MdStage::new(
         source,
         md_tx,
         req_rx,
@@ -101,7 +126,10 @@ pub fn build<S: FrameSource + 'static>(
         clock.clone(),
         stop,
         progress.clone(),
-    ));
+    );
+    md.register(instruments);
+    let md_status = md.status();
+    let md: Box<dyn Stage> = Box::new(md);
     let book: Box<dyn Stage> = Box::new(BookStage::new(
         BookRings {
             input: md_rx,
@@ -131,7 +159,7 @@ pub fn build<S: FrameSource + 'static>(
             market: mkt_rx,
             execs: exec_tx,
         },
-        PaperVenue::new(&app.paper),
+        venue,
         clock.clone(),
     ));
     Built {
@@ -139,6 +167,7 @@ pub fn build<S: FrameSource + 'static>(
         progress,
         clock,
         total_frames,
+        md_status,
     }
 }
 
@@ -182,12 +211,20 @@ pub fn run<S: FrameSource + 'static>(
     opts: RunOptions,
     stop: Arc<AtomicBool>,
 ) -> Result<RunOutput, RunError> {
+    let built = build(cfg, source, &opts, stop);
+    run_built(cfg, built, &opts)
+}
+
+/// Places built stages on their executors, runs them to the end and
+/// collects the reports.
+pub fn run_built(cfg: &Config, built: Built, opts: &RunOptions) -> Result<RunOutput, RunError> {
     let Built {
         stages,
         progress,
         clock,
         total_frames,
-    } = build(cfg, source, &opts, stop);
+        ..
+    } = built;
     let mut stages = stages.map(Some);
     let plans = cfg
         .placement()

@@ -4,6 +4,7 @@
 pub mod compare;
 pub mod hgrm;
 pub mod hist;
+pub mod live;
 pub mod report;
 pub mod rss;
 pub mod svg;

@@ -225,6 +225,7 @@ pub(crate) fn serve(
             if stalled {
                 shared.stat(|s| s.frames_unsent += 1);
             } else {
+                shared.wire.frame_sent();
                 if ws.send(Message::Text(text)).is_err() {
                     shared.stat(|s| s.frames_unsent += 1);
                     break 'conn;

@@ -193,7 +193,7 @@ fn route(shared: &Shared, r: &Req<'_>) -> Answer {
                 ),
             }
         }
-        (_, "order" | "openOrders") => super::orders::handle(shared, r),
+        (_, "order" | "openOrders" | "allOpenOrders") => super::orders::handle(shared, r),
         _ => Answer::Json(404, "{\"code\":-1000,\"msg\":\"Unknown path.\"}".into()),
     }
 }

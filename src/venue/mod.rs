@@ -22,7 +22,8 @@
 //!   quantity, price, newClientOrderId, newOrderRespType ACK|RESULT|FULL),
 //!   `DELETE /api/v3/order` (origClientOrderId or orderId),
 //!   `GET /api/v3/order`, `GET /api/v3/openOrders`,
-//!   `DELETE /api/v3/openOrders` (cancel all for a symbol).
+//!   `DELETE /api/v3/openOrders` (cancel all for a symbol; futures also
+//!   as `DELETE /fapi/v1/allOpenOrders`).
 //!   Errors: unknown key 401 `-2015`; bad signature 400 `-1022`; timestamp
 //!   outside recvWindow 400 `-1021`; duplicate client id 400 `-2010`;
 //!   unknown order 400 `-2013`; missing parameter `-1102`; bad value
@@ -342,6 +343,54 @@ pub(crate) struct Shared {
     pub(crate) users: userdata::UserHub,
     pub(crate) dice: Mutex<faults::Dice>,
     pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
+    pub(crate) wire: WireLog,
+}
+
+/// Most frame sends and orders the wire log keeps.
+const WIRE_LOG_CAP: usize = 1 << 20;
+
+/// TSC stamps of what crossed the simulator's sockets, for wire-to-wire
+/// latency in an in-process `demo` (the appliance stamps with the same
+/// invariant TSC). Bounded; later events are not kept.
+#[derive(Default)]
+pub(crate) struct WireLog {
+    clock: std::sync::OnceLock<quanta::Clock>,
+    sends: Mutex<Vec<u64>>,
+    orders: Mutex<Vec<(String, u64)>>,
+}
+
+impl WireLog {
+    fn now(&self) -> u64 {
+        self.clock.get_or_init(quanta::Clock::new).raw()
+    }
+
+    /// A market-data frame is about to be written to a client.
+    pub(crate) fn frame_sent(&self) {
+        let t = self.now();
+        let mut v = lock(&self.sends);
+        if v.len() < WIRE_LOG_CAP {
+            v.push(t);
+        }
+    }
+
+    /// A new-order request named `client_id` arrived.
+    pub(crate) fn order_received(&self, client_id: &str) {
+        let t = self.now();
+        let mut v = lock(&self.orders);
+        if v.len() < WIRE_LOG_CAP {
+            v.push((client_id.to_string(), t));
+        }
+    }
+}
+
+/// Raw TSC stamps of frames sent and orders received, see [`VenueSim::wire_log`].
+#[derive(Clone, Debug, Default)]
+pub struct WireStamps {
+    /// TSC before each market-data frame write, in send order (all
+    /// connections).
+    pub frames_sent: Vec<u64>,
+    /// `(newClientOrderId, TSC)` of each new-order request as it arrived.
+    pub orders_received: Vec<(String, u64)>,
 }
 
 impl Shared {
@@ -438,6 +487,7 @@ impl VenueSim {
             users: userdata::UserHub::default(),
             dice: Mutex::new(dice),
             threads: Mutex::new(Vec::new()),
+            wire: WireLog::default(),
         });
         let http_server = Arc::new(http_server);
         let sim = VenueSim {
@@ -468,6 +518,24 @@ impl VenueSim {
     /// Positions, orders and fills so far.
     pub fn account(&self) -> AccountView {
         lock(&self.shared.engine).account()
+    }
+
+    /// TSC stamps of every frame sent and order received so far (raw
+    /// `quanta` ticks, comparable with the appliance's stamps in one process).
+    pub fn wire_log(&self) -> WireStamps {
+        let mut frames_sent = lock(&self.shared.wire.sends).clone();
+        // Several connection threads append; keep them in time order.
+        frames_sent.sort_unstable();
+        WireStamps {
+            frames_sent,
+            orders_received: lock(&self.shared.wire.orders).clone(),
+        }
+    }
+
+    /// A reader of the counters that other threads can own.
+    pub fn stats_handle(&self) -> impl Fn() -> SimStats + Send + 'static {
+        let shared = Arc::clone(&self.shared);
+        move || *lock(&shared.stats)
     }
 
     /// Counters so far.

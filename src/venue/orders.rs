@@ -40,7 +40,8 @@ pub(crate) fn handle(shared: &Shared, r: &Req<'_>) -> Answer {
         (Method::Delete, "order") => cancel(shared, r, &p),
         (Method::Get, "order") => query(shared, r, &p),
         (Method::Get, "openOrders") => open_orders(shared, r, &p),
-        (Method::Delete, "openOrders") => cancel_all(shared, r, &p),
+        // Futures name cancel-all `allOpenOrders`.
+        (Method::Delete, "openOrders" | "allOpenOrders") => cancel_all(shared, r, &p),
         _ => Err(ApiError {
             http: 405,
             code: -1000,
@@ -114,6 +115,9 @@ fn parse_new(eng: &Engine, r: &Req<'_>, p: &Params, seq: u64) -> Result<NewOrder
 }
 
 fn new_order(shared: &Shared, r: &Req<'_>, p: &Params) -> Answer {
+    if let Some(cid) = p.get("newClientOrderId") {
+        shared.wire.order_received(cid);
+    }
     shared.stat(|s| s.orders_received += 1);
     let seq = lock(&shared.stats).orders_received;
     let mut eng = lock(&shared.engine);

@@ -225,6 +225,17 @@ impl LiveSource {
 }
 
 impl FrameSource for LiveSource {
+    /// Fetches a fresh snapshot for a book that lost sync.
+    fn request_resync(&mut self, market: Market, symbol: SymbolName) {
+        let conn = self
+            .conns
+            .iter()
+            .position(|c| c.market == market && c.symbols.contains(&symbol));
+        if let Some(conn) = conn {
+            self.request_snapshot(conn as u16, symbol);
+        }
+    }
+
     /// Expands each connection `Resync` into one resync per instrument of
     /// that connection; taking it lifts the frame barrier.
     fn take_control(&mut self) -> Option<SourceControl> {

@@ -344,8 +344,10 @@ async fn push_event(ch: &mut FeedChannels, ev: FeedEvent, stop: &AtomicBool) {
             Ok(()) => return,
             Err(rtrb::PushError::Full(back)) => item = back,
         }
-        if stop.load(Ordering::Relaxed) && matches!(ev, FeedEvent::Stopped { .. }) {
-            // Nobody may be reading any more; give up on the last word.
+        if stop.load(Ordering::Relaxed) {
+            // After a stop the md stage reads no more: waiting for room
+            // would never end (the run waits for this task). Lifecycle
+            // news is moot once stopping.
             return;
         }
         glommio::timer::sleep(Duration::from_millis(1)).await;

@@ -41,6 +41,64 @@ pub struct ClientConfig {
     pub limits: RateLimits,
     /// Added to the local clock for `timestamp` (venue time minus local time).
     pub time_offset_ms: i64,
+    /// Which Binance API family the orders go to.
+    pub api: OrderApi,
+}
+
+/// The order-entry API family: spot `/api/v3`, USD-M futures `/fapi/v1` or
+/// COIN-M futures `/dapi/v1` (same order semantics; futures cancel-all is
+/// `allOpenOrders` and answers have no `FULL` response type).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OrderApi {
+    /// Spot.
+    #[default]
+    Spot,
+    /// USD-M futures.
+    Usdm,
+    /// COIN-M futures.
+    Coinm,
+}
+
+impl OrderApi {
+    /// The API family trading `market`.
+    pub fn of(market: crate::types::Market) -> OrderApi {
+        match market {
+            crate::types::Market::Spot => OrderApi::Spot,
+            crate::types::Market::Usdm => OrderApi::Usdm,
+            crate::types::Market::Coinm => OrderApi::Coinm,
+        }
+    }
+
+    fn order_path(self) -> &'static str {
+        match self {
+            OrderApi::Spot => "/api/v3/order",
+            OrderApi::Usdm => "/fapi/v1/order",
+            OrderApi::Coinm => "/dapi/v1/order",
+        }
+    }
+
+    fn open_orders_path(self) -> &'static str {
+        match self {
+            OrderApi::Spot => "/api/v3/openOrders",
+            OrderApi::Usdm => "/fapi/v1/openOrders",
+            OrderApi::Coinm => "/dapi/v1/openOrders",
+        }
+    }
+
+    fn cancel_all_path(self) -> &'static str {
+        match self {
+            OrderApi::Spot => "/api/v3/openOrders",
+            OrderApi::Usdm => "/fapi/v1/allOpenOrders",
+            OrderApi::Coinm => "/dapi/v1/allOpenOrders",
+        }
+    }
+
+    fn full_response(self) -> &'static str {
+        match self {
+            OrderApi::Spot => "FULL",
+            OrderApi::Usdm | OrderApi::Coinm => "RESULT",
+        }
+    }
 }
 
 impl ClientConfig {
@@ -53,6 +111,7 @@ impl ClientConfig {
             call_timeout: Duration::from_secs(5),
             limits: RateLimits::default(),
             time_offset_ms: 0,
+            api: OrderApi::Spot,
         }
     }
 }
@@ -230,7 +289,7 @@ struct RawOrder {
     price: Px,
     orig_qty: Qty,
     executed_qty: Qty,
-    #[serde(default)]
+    #[serde(default, alias = "cumQuote")]
     cummulative_quote_qty: Option<Px>,
     status: String,
     #[serde(default)]
@@ -355,8 +414,8 @@ impl BinanceClient {
         p.push("quantity", order.qty)?;
         p.push("price", order.px)?;
         p.push("newClientOrderId", client_id)?;
-        p.push("newOrderRespType", "FULL")?;
-        let body = self.call(Method::Post, "/api/v3/order", p, 1, true)?;
+        p.push("newOrderRespType", self.conf.api.full_response())?;
+        let body = self.call(Method::Post, self.conf.api.order_path(), p, 1, true)?;
         parse_order(&body)
     }
 
@@ -365,7 +424,7 @@ impl BinanceClient {
         let mut p = Params::new();
         p.push("symbol", symbol)?;
         p.push("origClientOrderId", client_id)?;
-        let body = self.call(Method::Delete, "/api/v3/order", p, 1, false)?;
+        let body = self.call(Method::Delete, self.conf.api.order_path(), p, 1, false)?;
         parse_order(&body)
     }
 
@@ -374,7 +433,7 @@ impl BinanceClient {
         let mut p = Params::new();
         p.push("symbol", symbol)?;
         p.push("origClientOrderId", client_id)?;
-        let body = self.call(Method::Get, "/api/v3/order", p, 4, false)?;
+        let body = self.call(Method::Get, self.conf.api.order_path(), p, 4, false)?;
         parse_order(&body)
     }
 
@@ -382,7 +441,7 @@ impl BinanceClient {
     pub fn open_orders(&mut self, symbol: &str) -> Result<Vec<VenueOrder>, VenueError> {
         let mut p = Params::new();
         p.push("symbol", symbol)?;
-        let body = self.call(Method::Get, "/api/v3/openOrders", p, 6, false)?;
+        let body = self.call(Method::Get, self.conf.api.open_orders_path(), p, 6, false)?;
         parse_orders(&body)
     }
 
@@ -391,7 +450,7 @@ impl BinanceClient {
     pub fn cancel_all(&mut self, symbol: &str) -> Result<Vec<VenueOrder>, VenueError> {
         let mut p = Params::new();
         p.push("symbol", symbol)?;
-        match self.call(Method::Delete, "/api/v3/openOrders", p, 1, false) {
+        match self.call(Method::Delete, self.conf.api.cancel_all_path(), p, 1, false) {
             Ok(body) => parse_orders(&body),
             Err(VenueError::Api { code, .. })
                 if code == CODE_CANCEL_REJECTED || code == CODE_NO_SUCH_ORDER =>

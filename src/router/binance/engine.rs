@@ -246,7 +246,7 @@ impl Engine {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_secs(2));
             }
-            match self.gated(|c| c.query(&symbol, &cid)) {
+            match self.gated_query(|c| c.query(&symbol, &cid)) {
                 Ok(vo) => return self.apply(id, &vo, out),
                 Err(VenueError::Api { code, .. }) if code == CODE_NO_SUCH_ORDER => {
                     self.stats.retries += 1;
@@ -277,7 +277,7 @@ impl Engine {
             return;
         };
         let (symbol, cid) = (w.symbol.clone(), w.cid.clone());
-        if let Ok(vo) = self.gated(|c| c.query(&symbol, &cid)) {
+        if let Ok(vo) = self.gated_query(|c| c.query(&symbol, &cid)) {
             self.apply(id, &vo, out);
         }
     }
@@ -355,6 +355,24 @@ impl Engine {
     /// Runs a venue call behind the rate limiter and the breaker's counters.
     fn gated<T>(
         &mut self,
+        f: impl FnMut(&mut BinanceClient) -> Result<T, VenueError>,
+    ) -> Result<T, VenueError> {
+        self.gated_with(true, f)
+    }
+
+    /// [`Engine::gated`] for an order query: its failures count against the
+    /// breaker but its answers do not close it (a venue that answers queries
+    /// while failing every order is still failing).
+    fn gated_query<T>(
+        &mut self,
+        f: impl FnMut(&mut BinanceClient) -> Result<T, VenueError>,
+    ) -> Result<T, VenueError> {
+        self.gated_with(false, f)
+    }
+
+    fn gated_with<T>(
+        &mut self,
+        success_resets: bool,
         mut f: impl FnMut(&mut BinanceClient) -> Result<T, VenueError>,
     ) -> Result<T, VenueError> {
         let mut tries = 0;
@@ -362,6 +380,7 @@ impl Engine {
             tries += 1;
             let r = f(&mut self.client);
             match &r {
+                Ok(_) | Err(VenueError::Api { .. }) if !success_resets => {}
                 Ok(_) | Err(VenueError::Api { .. }) => self.breaker.on_success(),
                 Err(e) if e.is_failure() => self.breaker.on_failure(Instant::now()),
                 Err(VenueError::Banned { retry_after_s }) => self.breaker.trip(

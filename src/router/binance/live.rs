@@ -2,7 +2,7 @@
 //! with `core_affinity`, fed by the risk -> router ring and answering on the
 //! router -> risk ring (waiting, never dropping, when that ring is full).
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -86,6 +86,28 @@ pub struct LiveConfig {
 pub struct LiveRouter {
     thread: JoinHandle<RouterStats>,
     shared: Arc<RouterShared>,
+    parked: Arc<AtomicBool>,
+}
+
+/// Wakes the router thread when it sleeps; costs one atomic load when it
+/// does not (the thread spins briefly after each command before parking).
+#[derive(Clone, Debug)]
+pub struct RouterWaker {
+    thread: std::thread::Thread,
+    parked: Arc<AtomicBool>,
+}
+
+impl RouterWaker {
+    /// Call after pushing a command.
+    #[inline]
+    pub fn wake(&self) {
+        // Orders the caller's push before the load (the thread stores
+        // `parked` then re-checks the ring: one of the two sees the other).
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.parked.load(Ordering::SeqCst) {
+            self.thread.unpark();
+        }
+    }
 }
 
 impl LiveRouter {
@@ -108,6 +130,8 @@ impl LiveRouter {
         let core_no = conf.core;
         let shared = Arc::new(RouterShared::default());
         let sh = Arc::clone(&shared);
+        let parked = Arc::new(AtomicBool::new(false));
+        let park_flag = Arc::clone(&parked);
         let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
         let thread = std::thread::Builder::new()
             .name("tw-router-live".into())
@@ -117,16 +141,28 @@ impl LiveRouter {
                 if !pinned {
                     return engine.stats();
                 }
-                run(&mut engine, &conf, &mut rx, &mut tx, &sh);
+                run(&mut engine, &conf, &mut rx, &mut tx, &sh, &park_flag);
                 sh.publish(&mut engine);
                 engine.stats()
             })?;
         match ready_rx.recv() {
-            Ok(true) => Ok(LiveRouter { thread, shared }),
+            Ok(true) => Ok(LiveRouter {
+                thread,
+                shared,
+                parked,
+            }),
             _ => {
                 let _ = thread.join();
                 Err(LiveError::PinFailed(core_no))
             }
+        }
+    }
+
+    /// A handle that wakes the thread after a command was pushed.
+    pub fn waker(&self) -> RouterWaker {
+        RouterWaker {
+            thread: self.thread.thread().clone(),
+            parked: Arc::clone(&self.parked),
         }
     }
 
@@ -140,6 +176,11 @@ impl LiveRouter {
         self.thread.join().map_err(|_| LiveError::Panicked)
     }
 }
+
+/// Empty polls of the command ring before the thread parks.
+const SPINS_BEFORE_PARK: u32 = 2000;
+/// Longest sleep between polls of working orders and the ring.
+const PARK: Duration = Duration::from_millis(5);
 
 /// Pushes, waiting while the ring is full. Returns false only when the
 /// consumer is gone (nobody left to tell).
@@ -164,11 +205,14 @@ fn run(
     rx: &mut rtrb::Consumer<ToRouter>,
     tx: &mut rtrb::Producer<FromRouter>,
     shared: &RouterShared,
+    parked: &AtomicBool,
 ) {
     let mut last_poll = Instant::now();
+    let mut idle_spins = 0u32;
     loop {
         match rx.pop() {
             Ok(ToRouter::Cmd(cmd)) => {
+                idle_spins = 0;
                 engine.on_cmd(cmd, &mut |r: ExecReport| {
                     push_wait(tx, FromRouter::Exec(r));
                 });
@@ -193,7 +237,18 @@ fn run(
                     });
                     shared.publish(engine);
                 }
-                std::thread::park_timeout(Duration::from_micros(200));
+                // Spin a little after work (the next command often follows
+                // at once), then sleep until woken or the poll is due.
+                idle_spins += 1;
+                if idle_spins < SPINS_BEFORE_PARK {
+                    std::hint::spin_loop();
+                    continue;
+                }
+                parked.store(true, Ordering::SeqCst);
+                if rx.is_empty() {
+                    std::thread::park_timeout(PARK);
+                }
+                parked.store(false, Ordering::Release);
             }
         }
     }

@@ -1,4 +1,5 @@
-//! Live order entry to a Binance-compatible REST venue (spot `/api/v3`).
+//! Live order entry to a Binance-compatible REST venue (spot `/api/v3`,
+//! USD-M `/fapi/v1`, COIN-M `/dapi/v1`).
 //!
 //! - [`keys`]: API key and secret from the environment or a private file.
 //! - [`sign`]: HMAC-SHA256 request signing.

@@ -1,0 +1,74 @@
+//! [`OrderVenue`]: where the router stage sends orders. The paper venue
+//! matches them in the stage itself; [`RemoteVenue`](super::remote::RemoteVenue)
+//! hands them to the live REST router thread.
+
+use crate::orders::{ExecReport, OrderId, RouterCmd};
+use crate::router::binance::engine::RouterStats;
+use crate::types::{Level, Px, Qty, SymbolId, Tsc};
+
+/// Reports go out through this callback, in order.
+pub type ReportOut<'a> = &'a mut dyn FnMut(ExecReport);
+
+/// An order destination driven by the router stage.
+pub trait OrderVenue: Send + 'static {
+    /// Top of book of `symbol` changed (venues that match locally use it).
+    fn on_top(&mut self, _symbol: SymbolId, _bid: Level, _ask: Level, _out: ReportOut<'_>) {}
+    /// A public trade printed (venues that match locally use it).
+    fn on_trade(
+        &mut self,
+        _symbol: SymbolId,
+        _px: Px,
+        _qty: Qty,
+        _buyer_is_maker: bool,
+        _out: ReportOut<'_>,
+    ) {
+    }
+    /// One command from risk.
+    fn on_cmd(&mut self, cmd: &RouterCmd, out: ReportOut<'_>);
+    /// Reports that arrived on their own; returns how many.
+    fn poll(&mut self, _out: ReportOut<'_>) -> usize {
+        0
+    }
+    /// Risk sent its last command: wind down (a live venue cancels every
+    /// working order). True once no further report can come.
+    fn close(&mut self, _out: ReportOut<'_>) -> bool {
+        true
+    }
+    /// What a live venue's router did, taken once after `close`.
+    fn finish(&mut self) -> Option<LiveRouterOutput> {
+        None
+    }
+}
+
+/// End-of-run account of a live router.
+#[derive(Clone, Debug, Default)]
+pub struct LiveRouterOutput {
+    /// The router thread's counters.
+    pub stats: RouterStats,
+    /// `(order, frame receive TSC)` of the first orders, when tracing was
+    /// asked for (wire-to-wire measurement in `demo`).
+    pub trace: Vec<(OrderId, Tsc)>,
+    /// Set when the router thread could not be joined cleanly.
+    pub error: Option<String>,
+}
+
+impl OrderVenue for super::paper::PaperVenue {
+    fn on_top(&mut self, symbol: SymbolId, bid: Level, ask: Level, out: ReportOut<'_>) {
+        super::paper::PaperVenue::on_top(self, symbol, bid, ask, &mut |r| out(r));
+    }
+
+    fn on_trade(
+        &mut self,
+        symbol: SymbolId,
+        px: Px,
+        qty: Qty,
+        buyer_is_maker: bool,
+        out: ReportOut<'_>,
+    ) {
+        super::paper::PaperVenue::on_trade(self, symbol, px, qty, buyer_is_maker, &mut |r| out(r));
+    }
+
+    fn on_cmd(&mut self, cmd: &RouterCmd, out: ReportOut<'_>) {
+        super::paper::PaperVenue::on_cmd(self, cmd, &mut |r| out(r));
+    }
+}

@@ -1,0 +1,263 @@
+//! The live part of a `run` / `demo` report: feed connection counters,
+//! the order router's account, and for `demo` the wire-to-wire latency and
+//! the position check against the simulator.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use serde::Serialize;
+
+use crate::md::live::ws::FeedStats;
+use crate::router::binance::RouterStats;
+use crate::runtime::demo::{DemoOutput, PositionCheck};
+use crate::runtime::live::LiveRunOutput;
+use crate::telemetry::hist::LatencySummary;
+
+/// Feed counters.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FeedSection {
+    /// URL connected to.
+    pub url: String,
+    /// Messages delivered to md.
+    pub frames: u64,
+    /// Payload bytes.
+    pub bytes: u64,
+    /// Successful connections (the first plus every reconnect).
+    pub connects: u64,
+    /// Failed connection attempts.
+    pub connect_failures: u64,
+    /// Connections closed by the server.
+    pub closes: u64,
+    /// Connections ended by the silence timeout.
+    pub silence_timeouts: u64,
+    /// Oversized, invalid UTF-8 and protocol errors (each ends a connection).
+    pub bad_frames: u64,
+    /// Socket errors.
+    pub io_errors: u64,
+    /// Times the md ring was full and the feed waited (nothing dropped).
+    pub ring_full_waits: u64,
+    /// Last error seen, if any.
+    pub last_error: Option<String>,
+}
+
+/// Order router counters.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RouterSection {
+    /// New orders sent (first send only).
+    pub sent: u64,
+    /// Acknowledged by the venue.
+    pub acked: u64,
+    /// Fill reports.
+    pub fills: u64,
+    /// Completely filled.
+    pub filled: u64,
+    /// Cancelled or expired.
+    pub cancelled: u64,
+    /// Venue rejections by Binance error code.
+    pub rejected_by_code: BTreeMap<String, u64>,
+    /// Refused locally (breaker open, rate-limit hold, ban, unknown symbol).
+    pub rejected_local: u64,
+    /// Of those, while the breaker was open.
+    pub breaker_rejects: u64,
+    /// Times the breaker opened.
+    pub breaker_opens: u64,
+    /// Re-sends with the same client order id, repeated cancels.
+    pub retries: u64,
+    /// Unknown outcomes settled by query.
+    pub reconciliations: u64,
+    /// Orders still unknown after reconciliation.
+    pub unknown: u64,
+    /// 429 answers.
+    pub too_many_requests: u64,
+    /// 418 answers.
+    pub bans: u64,
+    /// Set when the router thread did not end cleanly.
+    pub error: Option<String>,
+}
+
+impl RouterSection {
+    fn of(s: &RouterStats, error: Option<String>) -> RouterSection {
+        RouterSection {
+            sent: s.sent,
+            acked: s.acked,
+            fills: s.fills,
+            filled: s.filled,
+            cancelled: s.cancelled,
+            rejected_by_code: s
+                .rejected_by_code
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            rejected_local: s.rejected_local,
+            breaker_rejects: s.breaker_rejects,
+            breaker_opens: s.breaker_opens,
+            retries: s.retries,
+            reconciliations: s.reconciliations,
+            unknown: s.unknown,
+            too_many_requests: s.too_many_requests,
+            bans: s.bans,
+            error,
+        }
+    }
+}
+
+/// Demo-only: the simulator's side.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DemoSection {
+    /// Simulator wrote a frame -> simulator received the order it caused, ns.
+    pub wire_to_wire: LatencySummary,
+    /// Traced orders the simulator never received (refused locally).
+    pub untraced_orders: u64,
+    /// Risk vs simulator positions per symbol.
+    pub positions: Vec<PositionCheck>,
+    /// True when every position agrees.
+    pub positions_agree: bool,
+    /// Frames the simulator wrote.
+    pub frames_sent: u64,
+    /// Orders the simulator received (after authentication).
+    pub orders_received: u64,
+    /// Fills in the simulator's account.
+    pub fills: u64,
+    /// Faults the simulator injected.
+    pub faults_injected: u64,
+    /// Requests refused for a bad signature.
+    pub signature_failures: u64,
+}
+
+/// The live section of a report.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LiveSection {
+    /// Feed connection.
+    pub feed: FeedSection,
+    /// Order router.
+    pub router: RouterSection,
+    /// Demo only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub demo: Option<DemoSection>,
+}
+
+impl LiveSection {
+    /// From a live run.
+    pub fn of(out: &LiveRunOutput) -> LiveSection {
+        let f: &FeedStats = &out.feed;
+        let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        let feed = FeedSection {
+            url: out.url.clone(),
+            frames: get(&f.frames),
+            bytes: get(&f.bytes),
+            connects: get(&f.connects),
+            connect_failures: get(&f.connect_failures),
+            closes: get(&f.closes),
+            silence_timeouts: get(&f.silence_timeouts),
+            bad_frames: get(&f.oversized) + get(&f.invalid_utf8) + get(&f.protocol_errors),
+            io_errors: get(&f.io_errors),
+            ring_full_waits: get(&f.ring_full_waits),
+            last_error: f.last_error().map(|e| e.to_string()),
+        };
+        let router = out
+            .run
+            .router
+            .live
+            .as_ref()
+            .map(|l| RouterSection::of(&l.stats, l.error.clone()))
+            .unwrap_or_default();
+        LiveSection {
+            feed,
+            router,
+            demo: None,
+        }
+    }
+
+    /// From a demo.
+    pub fn of_demo(d: &DemoOutput) -> LiveSection {
+        let mut s = LiveSection::of(&d.live);
+        s.demo = Some(DemoSection {
+            wire_to_wire: d.wire_to_wire,
+            untraced_orders: d.untraced_orders,
+            positions: d.positions.clone(),
+            positions_agree: d.positions_agree(),
+            frames_sent: d.sim.frames_sent,
+            orders_received: d.sim.orders_received,
+            fills: d.account.fills,
+            faults_injected: d.sim.faults_injected(),
+            signature_failures: d.sim.signature_failures,
+        });
+        s
+    }
+
+    /// Readable lines, printed after the replay-style tables.
+    pub fn to_table(&self) -> String {
+        let mut s = String::new();
+        let f = &self.feed;
+        let _ = writeln!(
+            s,
+            "\nfeed {}\n  frames {}  ({:.1} MB)  connects {}  connect failures {}  closes {}  silence timeouts {}  bad frames {}  io errors {}  ring-full waits {}",
+            f.url,
+            f.frames,
+            f.bytes as f64 / 1e6,
+            f.connects,
+            f.connect_failures,
+            f.closes,
+            f.silence_timeouts,
+            f.bad_frames,
+            f.io_errors,
+            f.ring_full_waits
+        );
+        if let Some(e) = &f.last_error {
+            let _ = writeln!(s, "  last error: {e}");
+        }
+        let r = &self.router;
+        let _ = writeln!(
+            s,
+            "order router\n  sent {}  acked {}  fills {}  filled {}  cancelled {}  rejected by venue {:?}  rejected locally {} (breaker {})",
+            r.sent,
+            r.acked,
+            r.fills,
+            r.filled,
+            r.cancelled,
+            r.rejected_by_code,
+            r.rejected_local,
+            r.breaker_rejects
+        );
+        let _ = writeln!(
+            s,
+            "  retries {}  reconciled {}  unknown {}  breaker opens {}  429s {}  418s {}",
+            r.retries, r.reconciliations, r.unknown, r.breaker_opens, r.too_many_requests, r.bans
+        );
+        if let Some(e) = &r.error {
+            let _ = writeln!(s, "  router error: {e}");
+        }
+        if let Some(d) = &self.demo {
+            let w = &d.wire_to_wire;
+            let us = |ns: u64| ns as f64 / 1000.0;
+            let _ = writeln!(
+                s,
+                "demo (venue simulator on loopback)\n  wire-to-wire (sim wrote frame -> sim got order) us: p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1}  ({} orders, {} not seen by the sim)",
+                us(w.p50),
+                us(w.p90),
+                us(w.p99),
+                us(w.p999),
+                us(w.max),
+                w.count,
+                d.untraced_orders
+            );
+            let _ = writeln!(
+                s,
+                "  sim: frames sent {}  orders received {}  fills {}  faults injected {}  bad signatures {}",
+                d.frames_sent, d.orders_received, d.fills, d.faults_injected, d.signature_failures
+            );
+            for p in &d.positions {
+                let _ = writeln!(
+                    s,
+                    "  position {}: risk {}  simulator {}  {}",
+                    p.symbol,
+                    p.risk,
+                    p.venue,
+                    if p.risk == p.venue { "agree" } else { "DIFFER" }
+                );
+            }
+        }
+        s
+    }
+}
