@@ -45,23 +45,7 @@ static EXECUTOR: Mutex<()> = Mutex::new(());
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
-const SELF_SIGNED_CERT: &str = "-----BEGIN CERTIFICATE-----
-MIIBlDCCATugAwIBAgIUQZljblf2ww9TLASaDxtzescG8FgwCgYIKoZIzj0EAwIw
-GDEWMBQGA1UEAwwNdGlja3dpcmUtdGVzdDAgFw0yNjExMjIyMTI4MTZaGA8yMTI2
-MTAyOTIxMjgxNlowGDEWMBQGA1UEAwwNdGlja3dpcmUtdGVzdDBZMBMGByqGSM49
-AgEGCCqGSM49AwEHA0IABJW0KDyNRm4CND9SD5fCy8auNKpey1wy72d599mw5FR7
-1zhETrY4wjAi1ZcuChaF8iINwqCTJI2ZzbUdrwXrxv+jYTBfMB0GA1UdDgQWBBTb
-SjeExSz+FFqCUxQKQPCylnYuzzAfBgNVHSMEGDAWgBTbSjeExSz+FFqCUxQKQPCy
-lnYuzzAPBgNVHREECDAGhwR/AAABMAwGA1UdEwEB/wQCMAAwCgYIKoZIzj0EAwID
-RwAwRAIgCEO5WEVlggnJ9oMHtCe/leU4o+IRCV32Z1YpgblLklQCIFsnnBD0K0gK
-dAc6HQJ/0q2JNxLH0us78AvCpybkZWc5
------END CERTIFICATE-----";
-
-const SELF_SIGNED_KEY: &str = "-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgOtrBVdOBRS6GFdKH
-3zsUKHo2dhSGABlIpA2+85Y/YbGhRANCAASVtCg8jUZuAjQ/Ug+XwsvGrjSqXstc
-Mu9neffZsORUe9c4RE62OMIwItWXLgoWhfIiDcKgkySNmc21Ha8F68b/
------END PRIVATE KEY-----";
+use common::self_signed::{SELF_SIGNED_CERT, SELF_SIGNED_KEY};
 
 /// Combined-stream frames and the REST snapshot body of a synthetic session.
 fn session(frames: usize) -> (Vec<Vec<u8>>, Vec<u8>) {

@@ -64,7 +64,7 @@ impl TscHist {
 }
 
 /// Percentile summary of a latency histogram, in nanoseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LatencySummary {
     /// Median.
     pub p50: u64,

@@ -72,6 +72,8 @@ pub struct RouterSection {
     pub too_many_requests: u64,
     /// 418 answers.
     pub bans: u64,
+    /// New order sent -> answer parsed by the router thread, ns.
+    pub new_order_rtt: LatencySummary,
     /// Set when the router thread did not end cleanly.
     pub error: Option<String>,
 }
@@ -97,6 +99,7 @@ impl RouterSection {
             unknown: s.unknown,
             too_many_requests: s.too_many_requests,
             bans: s.bans,
+            new_order_rtt: s.new_order_rtt,
             error,
         }
     }
@@ -225,12 +228,23 @@ impl LiveSection {
             "  retries {}  reconciled {}  unknown {}  breaker opens {}  429s {}  418s {}",
             r.retries, r.reconciliations, r.unknown, r.breaker_opens, r.too_many_requests, r.bans
         );
+        let us = |ns: u64| ns as f64 / 1000.0;
+        let rtt = &r.new_order_rtt;
+        let _ = writeln!(
+            s,
+            "  new order round trip (sent -> answer parsed) us: p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1}  ({} orders)",
+            us(rtt.p50),
+            us(rtt.p90),
+            us(rtt.p99),
+            us(rtt.p999),
+            us(rtt.max),
+            rtt.count
+        );
         if let Some(e) = &r.error {
             let _ = writeln!(s, "  router error: {e}");
         }
         if let Some(d) = &self.demo {
             let w = &d.wire_to_wire;
-            let us = |ns: u64| ns as f64 / 1000.0;
             let _ = writeln!(
                 s,
                 "demo (venue simulator on loopback)\n  wire-to-wire (sim wrote frame -> sim got order) us: p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1}  ({} orders, {} not seen by the sim)",

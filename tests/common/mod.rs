@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod alloc;
+pub mod self_signed;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;

@@ -17,7 +17,9 @@ use super::client::{
     VenueError, VenueOrder, wall_ms,
 };
 use crate::orders::{ExecKind, ExecReport, Order, OrderId, RouterCmd};
+use crate::telemetry::hist::LatencySummary;
 use crate::types::{FIXED_SCALE, Px, Qty, SymbolId, SymbolName};
+use hdrhistogram::Histogram;
 
 /// Tuning of the router's retry and safety behaviour.
 #[derive(Clone, Debug)]
@@ -97,6 +99,10 @@ pub struct RouterStats {
     pub cancel_unknown: u64,
     /// Cancels the venue refused while the order stays working.
     pub cancel_rejects: u64,
+    /// New order sent -> answer parsed, for orders answered at the first
+    /// send (ns): the venue round trip as this thread sees it, including
+    /// signing, the HTTP exchange and parsing.
+    pub new_order_rtt: LatencySummary,
 }
 
 struct Working {
@@ -122,6 +128,7 @@ pub struct Engine {
     working: HashMap<OrderId, Working>,
     breaker: Breaker,
     stats: RouterStats,
+    rtt: Histogram<u64>,
 }
 
 type Out<'a> = &'a mut dyn FnMut(ExecReport);
@@ -141,6 +148,8 @@ impl Engine {
             names,
             working: HashMap::new(),
             stats: RouterStats::default(),
+            rtt: Histogram::new_with_bounds(1, 600_000_000_000, 3)
+                .expect("static histogram bounds are valid"),
         }
     }
 
@@ -151,6 +160,7 @@ impl Engine {
         s.too_many_requests = self.client.limiter().too_many_requests;
         s.bans = self.client.limiter().bans;
         s.unknown_open = self.working.values().filter(|w| w.unknown).count() as u64;
+        s.new_order_rtt = LatencySummary::of(&self.rtt);
         s
     }
 
@@ -216,7 +226,12 @@ impl Engine {
             },
         );
         self.stats.sent += 1;
+        let sent_at = Instant::now();
         let r = self.gated(|c| c.new_order(&order, &symbol, &cid));
+        if r.is_ok() {
+            let ns = u64::try_from(sent_at.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            self.rtt.saturating_record(ns.max(1));
+        }
         match r {
             Ok(vo) => self.apply(order.id, &vo, out),
             Err(VenueError::Api { code, msg, .. })
