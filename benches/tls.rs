@@ -66,6 +66,9 @@ fn pair() -> Pair {
         p.client.read_tls(&mut &p.wire[..]).expect("client reads");
         p.client.process_new_packets().expect("client processes");
     }
+    if let Some(suite) = p.client.negotiated_cipher_suite() {
+        eprintln!("negotiated {:?}", suite.suite());
+    }
     p
 }
 

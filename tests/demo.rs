@@ -171,6 +171,7 @@ fn order_faults_are_retried_or_reconciled_never_doubled() {
     venue.breaker_cooldown_ms = 200;
     let faults = Faults {
         order_5xx_pct: 30,
+        order_429_pct: 10,
         order_no_answer_pct: 10,
         seed: 3,
         ..Faults::default()

@@ -73,6 +73,9 @@ struct State {
     /// Wall ms of the last 429 answer and of each POST after it.
     last_429_ms: Option<u64>,
     post_times_ms: Vec<u64>,
+    /// The mock's clock minus the wall clock (ms); with it set, signed
+    /// requests more than 1 s off the mock's clock get -1021.
+    skew_ms: i64,
 }
 
 struct Mock {
@@ -111,6 +114,7 @@ impl Mock {
             requests: 0,
             last_429_ms: None,
             post_times_ms: Vec::new(),
+            skew_ms: 0,
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let (st, sp) = (Arc::clone(&state), Arc::clone(&stop));
@@ -232,6 +236,13 @@ fn handle(state: &Mutex<State>, mut req: tiny_http::Request) -> Option<tiny_http
         .any(|h| h.field.equiv("X-MBX-APIKEY") && h.value.as_str() == KEY);
     let mut st = state.lock().unwrap();
     st.requests += 1;
+    let mock_now = wall_ms().saturating_add_signed(st.skew_ms);
+    if path == "/api/v3/time" {
+        let body = format!("{{\"serverTime\":{mock_now}}}");
+        drop(st);
+        let _ = req.respond(tiny_http::Response::from_string(body).with_status_code(200));
+        return None;
+    }
     let (q, qsig) = split_sig(query);
     let (b, bsig) = split_sig(&body);
     let sig = qsig.or(bsig).unwrap_or("");
@@ -256,7 +267,15 @@ fn handle(state: &Mutex<State>, mut req: tiny_http::Request) -> Option<tiny_http
         )
     } else {
         let p = params(&format!("{q}&{b}"));
-        if !p.contains_key("timestamp") || !p.contains_key("recvWindow") {
+        let ts: Option<u64> = p.get("timestamp").and_then(|t| t.parse().ok());
+        if st.skew_ms != 0 && ts.is_some_and(|t| t.abs_diff(mock_now) > 1000) {
+            err(
+                400,
+                -1021,
+                "Timestamp for this request is outside of the recvWindow.",
+                &st,
+            )
+        } else if !p.contains_key("timestamp") || !p.contains_key("recvWindow") {
             err(
                 400,
                 -1102,
@@ -782,4 +801,27 @@ fn live_router_refuses_a_core_that_does_not_exist() {
         panic!("a missing core must be refused");
     };
     assert!(matches!(e, LiveError::NoSuchCore { core: 100_000, .. }));
+}
+
+#[test]
+fn request_clock_follows_the_venue_after_a_sync() {
+    let mock = Mock::start();
+    mock.with(|s| s.skew_ms = 30_000);
+    let mut e = engine(&mock);
+    let before = run(&mut e, RouterCmd::New(order(1)));
+    assert_eq!(
+        kinds(&before),
+        [ExecKind::Rejected],
+        "local clock 30 s behind"
+    );
+    assert_eq!(e.stats().rejected_by_code.get(&-1021), Some(&1));
+    let offset = e.sync_clock().expect("venue answers /time");
+    assert!((29_000..=31_000).contains(&offset), "offset {offset} ms");
+    assert_eq!(e.stats().clock_offset_ms, offset);
+    let after = run(&mut e, RouterCmd::New(order(2)));
+    assert_eq!(
+        after.first().map(|r| r.kind),
+        Some(ExecKind::Ack),
+        "{after:?}"
+    );
 }

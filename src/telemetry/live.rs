@@ -74,6 +74,10 @@ pub struct RouterSection {
     pub bans: u64,
     /// New order sent -> answer parsed by the router thread, ns.
     pub new_order_rtt: LatencySummary,
+    /// Venue clock minus local clock (ms), added to request timestamps.
+    pub clock_offset_ms: i64,
+    /// Failed clock syncs.
+    pub clock_sync_failures: u64,
     /// Set when the router thread did not end cleanly.
     pub error: Option<String>,
 }
@@ -100,6 +104,8 @@ impl RouterSection {
             too_many_requests: s.too_many_requests,
             bans: s.bans,
             new_order_rtt: s.new_order_rtt,
+            clock_offset_ms: s.clock_offset_ms,
+            clock_sync_failures: s.clock_sync_failures,
             error,
         }
     }
@@ -225,8 +231,15 @@ impl LiveSection {
         );
         let _ = writeln!(
             s,
-            "  retries {}  reconciled {}  unknown {}  breaker opens {}  429s {}  418s {}",
-            r.retries, r.reconciliations, r.unknown, r.breaker_opens, r.too_many_requests, r.bans
+            "  retries {}  reconciled {}  unknown {}  breaker opens {}  429s {}  418s {}  venue clock offset {} ms ({} failed syncs)",
+            r.retries,
+            r.reconciliations,
+            r.unknown,
+            r.breaker_opens,
+            r.too_many_requests,
+            r.bans,
+            r.clock_offset_ms,
+            r.clock_sync_failures
         );
         let us = |ns: u64| ns as f64 / 1000.0;
         let rtt = &r.new_order_rtt;

@@ -93,6 +93,14 @@ impl OrderApi {
         }
     }
 
+    fn time_path(self) -> &'static str {
+        match self {
+            OrderApi::Spot => "/api/v3/time",
+            OrderApi::Usdm => "/fapi/v1/time",
+            OrderApi::Coinm => "/dapi/v1/time",
+        }
+    }
+
     fn full_response(self) -> &'static str {
         match self {
             OrderApi::Spot => "FULL",
@@ -461,6 +469,35 @@ impl BinanceClient {
         }
     }
 
+    /// Asks the venue for its clock (`GET .../time`, unsigned) and sets
+    /// the offset added to every `timestamp` to venue time minus local
+    /// time, taken at the middle of the round trip. Returns the offset (ms).
+    pub fn sync_time(&mut self) -> Result<i64, VenueError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct ServerTime {
+            server_time: u64,
+        }
+        let url = format!("{}{}", self.conf.base_url, self.conf.api.time_path());
+        let before = wall_ms();
+        let mut resp = self.agent.get(&url).call().map_err(map_transport)?;
+        let after = wall_ms();
+        let status = resp.status().as_u16();
+        if status >= 500 {
+            return Err(VenueError::Server { status });
+        }
+        let body = read_body(&mut resp)?;
+        let t: ServerTime = serde_json::from_str(&body).map_err(|e| VenueError::InvalidJson {
+            status,
+            detail: e.to_string(),
+        })?;
+        let local = before / 2 + after / 2;
+        let offset = i64::try_from(t.server_time).unwrap_or(i64::MAX)
+            - i64::try_from(local).unwrap_or(i64::MAX);
+        self.conf.time_offset_ms = offset;
+        Ok(offset)
+    }
+
     fn call(
         &mut self,
         method: Method,
@@ -526,12 +563,7 @@ impl BinanceClient {
             500..=599 => return Err(VenueError::Server { status }),
             _ => {}
         }
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(MAX_BODY)
-            .read_to_string()
-            .map_err(map_transport)?;
+        let body = read_body(&mut resp)?;
         if (200..300).contains(&status) {
             return Ok(body);
         }
@@ -547,6 +579,15 @@ impl BinanceClient {
             }),
         }
     }
+}
+
+/// The body as text, at most [`MAX_BODY`] bytes.
+fn read_body(resp: &mut ureq::http::Response<ureq::Body>) -> Result<String, VenueError> {
+    resp.body_mut()
+        .with_config()
+        .limit(MAX_BODY)
+        .read_to_string()
+        .map_err(map_transport)
 }
 
 fn map_transport(e: ureq::Error) -> VenueError {

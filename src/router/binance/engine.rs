@@ -99,6 +99,10 @@ pub struct RouterStats {
     pub cancel_unknown: u64,
     /// Cancels the venue refused while the order stays working.
     pub cancel_rejects: u64,
+    /// Venue clock minus local clock at the last successful sync (ms).
+    pub clock_offset_ms: i64,
+    /// Clock syncs that failed (the previous offset stays in use).
+    pub clock_sync_failures: u64,
     /// New order sent -> answer parsed, for orders answered at the first
     /// send (ns): the venue round trip as this thread sees it, including
     /// signing, the HTTP exchange and parsing.
@@ -162,6 +166,21 @@ impl Engine {
         s.unknown_open = self.working.values().filter(|w| w.unknown).count() as u64;
         s.new_order_rtt = LatencySummary::of(&self.rtt);
         s
+    }
+
+    /// Syncs the request timestamps to the venue's clock (`GET .../time`);
+    /// on failure the previous offset stays and the failure is counted.
+    pub fn sync_clock(&mut self) -> Result<i64, VenueError> {
+        match self.client.sync_time() {
+            Ok(ms) => {
+                self.stats.clock_offset_ms = ms;
+                Ok(ms)
+            }
+            Err(e) => {
+                self.stats.clock_sync_failures += 1;
+                Err(e)
+            }
+        }
     }
 
     /// Breaker state as of now.

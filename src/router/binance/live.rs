@@ -177,6 +177,9 @@ impl LiveRouter {
     }
 }
 
+/// How often the request clock is re-synced to the venue's (when idle).
+const CLOCK_SYNC_EVERY: Duration = Duration::from_secs(300);
+
 /// Empty polls of the command ring before the thread parks.
 const SPINS_BEFORE_PARK: u32 = 2000;
 /// Longest sleep between polls of working orders and the ring.
@@ -209,6 +212,10 @@ fn run(
 ) {
     let mut last_poll = Instant::now();
     let mut idle_spins = 0u32;
+    // Timestamps follow the venue's clock, not only the host's NTP.
+    let _ = engine.sync_clock();
+    shared.publish(engine);
+    let mut last_sync = Instant::now();
     loop {
         match rx.pop() {
             Ok(ToRouter::Cmd(cmd)) => {
@@ -235,6 +242,11 @@ fn run(
                     engine.poll(&mut |r: ExecReport| {
                         push_wait(tx, FromRouter::Exec(r));
                     });
+                    shared.publish(engine);
+                }
+                if last_sync.elapsed() >= CLOCK_SYNC_EVERY {
+                    last_sync = Instant::now();
+                    let _ = engine.sync_clock();
                     shared.publish(engine);
                 }
                 // Spin a little after work (the next command often follows
