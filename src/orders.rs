@@ -92,10 +92,13 @@ pub enum ExecKind {
     PartialFill,
     /// The order is completely filled (terminal).
     Filled,
-    /// The order was cancelled, by request or because it was IOC (terminal).
+    /// The order was cancelled by request (terminal).
     Cancelled,
     /// The venue refused the order (terminal).
     Rejected,
+    /// The venue ended the order by itself: the unfilled rest of an IOC
+    /// order, or a self-trade-prevention expiry (terminal; Binance `EXPIRED`).
+    Expired,
 }
 
 impl ExecKind {
@@ -103,7 +106,7 @@ impl ExecKind {
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
-            ExecKind::Filled | ExecKind::Cancelled | ExecKind::Rejected
+            ExecKind::Filled | ExecKind::Cancelled | ExecKind::Rejected | ExecKind::Expired
         )
     }
 }

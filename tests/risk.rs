@@ -436,7 +436,7 @@ fn marketable_buy_fills_at_best_ask_not_its_limit() {
 }
 
 #[test]
-fn marketable_ioc_takes_share_of_displayed_and_cancels_rest() {
+fn marketable_ioc_takes_share_of_displayed_and_expires_the_rest() {
     let mut v = venue(50); // may take 20 of the 40 displayed
     let r = send(
         &mut v,
@@ -446,7 +446,7 @@ fn marketable_ioc_takes_share_of_displayed_and_cancels_rest() {
         kinds(&r),
         vec![
             (ExecKind::PartialFill, 101, 20, 10),
-            (ExecKind::Cancelled, 0, 0, 0)
+            (ExecKind::Expired, 0, 0, 0)
         ]
     );
     // The 20 taken is gone from the displayed level until the next top.
@@ -458,13 +458,13 @@ fn marketable_ioc_takes_share_of_displayed_and_cancels_rest() {
 }
 
 #[test]
-fn non_marketable_ioc_is_cancelled_without_ack() {
+fn non_marketable_ioc_expires_without_ack() {
     let mut v = venue(100);
     let r = send(
         &mut v,
         RouterCmd::New(order(1, Side::Sell, 100, 5, TimeInForce::Ioc)),
     );
-    assert_eq!(kinds(&r), vec![(ExecKind::Cancelled, 0, 0, 0)]);
+    assert_eq!(kinds(&r), vec![(ExecKind::Expired, 0, 0, 0)]);
     assert_eq!(v.working(), 0);
 }
 

@@ -10,8 +10,8 @@
 //!   sells mirror this against the best bid. Fills are never at a better
 //!   price than the book and never more than displayed: what we take is
 //!   removed from our copy of the level until the next `on_top` replaces it.
-//! - **IOC** remainders are cancelled (`Cancelled`, leaves 0). An IOC gets no
-//!   `Ack`.
+//! - **IOC** remainders expire (`Expired`, leaves 0), as Binance reports
+//!   them. An IOC gets no `Ack`.
 //! - **GTC** orders get an `Ack` first; the remainder rests. A resting buy
 //!   fills at its own price when a sell-aggressor trade prints at or below
 //!   it (`buyer_is_maker` and `trade px <= buy px`), for
@@ -194,7 +194,7 @@ impl PaperVenue {
             return;
         }
         match order.tif {
-            TimeInForce::Ioc => out(report(&order, ExecKind::Cancelled, Px(0), 0, 0)),
+            TimeInForce::Ioc => out(report(&order, ExecKind::Expired, Px(0), 0, 0)),
             TimeInForce::Gtc => self.resting.push(Resting { order, leaves }),
         }
     }

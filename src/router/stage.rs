@@ -22,8 +22,9 @@ pub struct RouterReport {
     pub orders: u64,
     /// Cancels handed to the venue.
     pub cancels: u64,
-    /// Execution reports by kind: ack, partial, filled, cancelled, rejected.
-    pub execs: [u64; 5],
+    /// Execution reports by kind: ack, partial, filled, cancelled, rejected,
+    /// expired.
+    pub execs: [u64; 6],
     /// Risk decided -> handed to the venue (includes the risk -> router hop).
     pub router_latency: TscHist,
     /// Frame received -> order handed to the venue.
@@ -62,6 +63,7 @@ fn kind_index(k: ExecKind) -> usize {
         ExecKind::Filled => 2,
         ExecKind::Cancelled => 3,
         ExecKind::Rejected => 4,
+        ExecKind::Expired => 5,
     }
 }
 

@@ -52,8 +52,10 @@ pub struct RouterSection {
     pub fills: u64,
     /// Completely filled.
     pub filled: u64,
-    /// Cancelled or expired.
+    /// Cancelled by request.
     pub cancelled: u64,
+    /// Expired by the venue (IOC remainders).
+    pub expired: u64,
     /// Venue rejections by Binance error code.
     pub rejected_by_code: BTreeMap<String, u64>,
     /// Refused locally (breaker open, rate-limit hold, ban, unknown symbol).
@@ -90,6 +92,7 @@ impl RouterSection {
             fills: s.fills,
             filled: s.filled,
             cancelled: s.cancelled,
+            expired: s.expired,
             rejected_by_code: s
                 .rejected_by_code
                 .iter()
@@ -219,12 +222,13 @@ impl LiveSection {
         let r = &self.router;
         let _ = writeln!(
             s,
-            "order router\n  sent {}  acked {}  fills {}  filled {}  cancelled {}  rejected by venue {:?}  rejected locally {} (breaker {})",
+            "order router\n  sent {}  acked {}  fills {}  filled {}  cancelled {}  expired {}  rejected by venue {:?}  rejected locally {} (breaker {})",
             r.sent,
             r.acked,
             r.fills,
             r.filled,
             r.cancelled,
+            r.expired,
             r.rejected_by_code,
             r.rejected_local,
             r.breaker_rejects

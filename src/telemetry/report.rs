@@ -249,10 +249,17 @@ impl Report {
         *rejected.entry(RejectReason::RingFull.name()).or_default() +=
             out.book.intents_ring_full + out.risk.router_ring_full;
         let ex = out.router.execs;
-        let execs = ["ack", "partial_fill", "filled", "cancelled", "rejected"]
-            .into_iter()
-            .zip(ex)
-            .collect();
+        let execs = [
+            "ack",
+            "partial_fill",
+            "filled",
+            "cancelled",
+            "rejected",
+            "expired",
+        ]
+        .into_iter()
+        .zip(ex)
+        .collect();
         let positions = out
             .risk
             .positions

@@ -351,14 +351,12 @@ impl Engine {
                 ("TRADE", Some(fill))
             }
             ExecKind::Cancelled => {
-                // A cancel we did not get a request for is an IOC remainder.
-                if rec.tif == TimeInForce::Ioc {
-                    rec.view.status = OrderStatus::Expired;
-                    ("EXPIRED", None)
-                } else {
-                    rec.view.status = OrderStatus::Canceled;
-                    ("CANCELED", None)
-                }
+                rec.view.status = OrderStatus::Canceled;
+                ("CANCELED", None)
+            }
+            ExecKind::Expired => {
+                rec.view.status = OrderStatus::Expired;
+                ("EXPIRED", None)
             }
             ExecKind::Rejected => {
                 rec.view.status = OrderStatus::Rejected;

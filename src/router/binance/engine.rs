@@ -70,8 +70,10 @@ pub struct RouterStats {
     pub fills: u64,
     /// Orders completely filled.
     pub filled: u64,
-    /// Orders cancelled or expired.
+    /// Orders cancelled.
     pub cancelled: u64,
+    /// Orders the venue expired (IOC remainders).
+    pub expired: u64,
     /// Venue rejections by Binance error code (status REJECTED counts as 0).
     pub rejected_by_code: BTreeMap<i64, u64>,
     /// Orders rejected here without a venue answer (breaker open, unknown
@@ -504,9 +506,14 @@ impl Engine {
                 out(report(&w.order, ExecKind::Filled, 0, 0, 0));
                 self.working.remove(&id);
             }
-            OrderStatus::Canceled | OrderStatus::Expired => {
+            OrderStatus::Canceled => {
                 self.stats.cancelled += 1;
                 out(report(&w.order, ExecKind::Cancelled, 0, 0, 0));
+                self.working.remove(&id);
+            }
+            OrderStatus::Expired => {
+                self.stats.expired += 1;
+                out(report(&w.order, ExecKind::Expired, 0, 0, 0));
                 self.working.remove(&id);
             }
             _ => {}
