@@ -8,11 +8,9 @@ mod common;
 use std::time::Duration;
 
 use tickwire::config::Config;
-use tickwire::config::schema::VenueConf;
 use tickwire::md::source::Pace;
 use tickwire::runtime::demo::{DemoOptions, DemoOutput, run_demo};
 use tickwire::telemetry::report::Report;
-use tickwire::types::Market;
 use tickwire::venue::Faults;
 
 fn options(frames: usize, faults: Faults) -> DemoOptions {
@@ -75,6 +73,18 @@ fn assert_consistent(out: &DemoOutput, report: &Report) {
     let s = common::section(report, "spot", "BTCUSDT");
     assert_eq!(s.book_checks.mismatched, 0, "{s:?}");
     assert!(s.book_checks.matched > 100, "{s:?}");
+}
+
+/// The shipped configuration with a router that gives up and recovers
+/// fast: 400 ms order timeout, breaker after 2 failures for 200 ms.
+fn quick_breaker_config() -> Config {
+    let mut cfg = common::shipped("affinity.toml");
+    let venue = cfg.app.venue.as_mut().expect("shipped [venue]");
+    venue.order_timeout_ms = 400;
+    venue.poll_interval_ms = 100;
+    venue.breaker_threshold = 2;
+    venue.breaker_cooldown_ms = 200;
+    cfg
 }
 
 #[test]
@@ -149,26 +159,7 @@ fn skipped_diff_is_a_gap_that_a_fresh_snapshot_repairs() {
 
 #[test]
 fn order_faults_are_retried_or_reconciled_never_doubled() {
-    let mut cfg = common::shipped("affinity.toml");
-    let venue = cfg.app.venue.get_or_insert_with(|| VenueConf {
-        market: Market::Spot,
-        symbols: Vec::new(),
-        ws_url: String::new(),
-        rest_url: String::new(),
-        key_file: String::new(),
-        recv_window_ms: 5000,
-        order_timeout_ms: 0,
-        poll_interval_ms: 0,
-        breaker_threshold: 0,
-        breaker_cooldown_ms: 0,
-        silence_timeout_ms: 5000,
-        reconnect_base_ms: 50,
-        reconnect_cap_ms: 1000,
-    });
-    venue.order_timeout_ms = 400;
-    venue.poll_interval_ms = 100;
-    venue.breaker_threshold = 2;
-    venue.breaker_cooldown_ms = 200;
+    let cfg = quick_breaker_config();
     let faults = Faults {
         order_5xx_pct: 30,
         order_429_pct: 10,
@@ -189,4 +180,28 @@ fn order_faults_are_retried_or_reconciled_never_doubled() {
     // The breaker closed again: orders were acknowledged after it opened.
     assert!(router.acked > 0, "{router:?}");
     assert_eq!(router.unknown_open, 0, "{router:?}");
+}
+
+#[test]
+fn an_ip_ban_stops_order_entry_until_retry_after_then_trading_resumes() {
+    let cfg = quick_breaker_config();
+    let faults = Faults {
+        ban_after_orders: Some(5),
+        ..Faults::default()
+    };
+    // About 8 s of session (10× recorded pace), well past the 2 s ban.
+    let mut opts = options(40_000, faults);
+    opts.pace = Pace::Recorded { speed: 10.0 };
+    let (out, report) = demo(&cfg, &opts);
+    assert_consistent(&out, &report);
+    assert_eq!(out.sim.order_418, 1);
+    let router = &out.live.run.router.live.as_ref().expect("router").stats;
+    assert_eq!(router.bans, 1, "{router:?}");
+    assert!(
+        router.breaker_opens >= 1 && router.breaker_rejects > 0,
+        "{router:?}"
+    );
+    // The ban lasted 2 s (Retry-After), then orders were accepted again.
+    assert!(router.acked > 5, "{router:?}");
+    assert!(out.sim.orders_received > 5, "{:?}", out.sim);
 }

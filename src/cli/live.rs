@@ -71,6 +71,9 @@ pub struct DemoArgs {
     /// Fault: percent of new orders placed but never answered.
     #[arg(long, default_value_t = 0)]
     pub order_no_answer_pct: u8,
+    /// Fault: the simulator answers the Nth new order 418 (IP ban, 2 s).
+    #[arg(long)]
+    pub ban_after_orders: Option<u64>,
 }
 
 fn seconds(s: f64, flag: &str) -> Result<Duration, String> {
@@ -179,6 +182,7 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, String> {
             order_5xx_pct: args.order_5xx_pct,
             order_429_pct: args.order_429_pct,
             order_no_answer_pct: args.order_no_answer_pct,
+            ban_after_orders: args.ban_after_orders,
             seed: 1,
         },
         messages: !args.json,

@@ -50,6 +50,9 @@ pub struct VenueSimArgs {
     /// Percent of new orders placed but never answered.
     #[arg(long, default_value_t = 0)]
     pub order_no_answer_pct: u8,
+    /// Answer the Nth new order 418 (IP ban, Retry-After 2 s), once.
+    #[arg(long)]
+    pub ban_after_orders: Option<u64>,
     /// Seed of the order fault dice.
     #[arg(long, default_value_t = 1)]
     pub fault_seed: u64,
@@ -90,6 +93,7 @@ pub fn run_cli(args: VenueSimArgs) -> Result<ExitCode, String> {
             order_5xx_pct: args.order_5xx_pct,
             order_429_pct: args.order_429_pct,
             order_no_answer_pct: args.order_no_answer_pct,
+            ban_after_orders: args.ban_after_orders,
             seed: args.fault_seed,
         },
         bind: args.bind,

@@ -59,6 +59,8 @@
 //!   answered (order IS placed; the connection is held until the client
 //!   gives up or the simulator stops, and a later query finds the order).
 //!   Drawn from a ChaCha8 generator seeded with `seed`.
+//! - `ban_after_orders = N`: the Nth new order is answered `418
+//!   {"code":-1003}` with `Retry-After: 2` (not placed), once.
 //! - `SimConfig::max_orders_10s` (not a fault): more new orders than this
 //!   in ten seconds get `429 {"code":-1015}` with `Retry-After`.
 //!
@@ -105,6 +107,9 @@ pub struct Faults {
     pub order_429_pct: u8,
     /// Percent of new orders placed but never answered.
     pub order_no_answer_pct: u8,
+    /// Answer the Nth new order (1-based) `418` (IP banned, `Retry-After:
+    /// 2`), not placed. Once.
+    pub ban_after_orders: Option<u64>,
     /// Seed of the fault dice.
     pub seed: u64,
 }
@@ -319,6 +324,8 @@ pub struct SimStats {
     pub order_429: u64,
     /// Orders placed but not answered.
     pub order_no_answer: u64,
+    /// Orders answered 418 by the ban fault.
+    pub order_418: u64,
 }
 
 impl SimStats {
@@ -330,6 +337,7 @@ impl SimStats {
             + self.order_5xx
             + self.order_429
             + self.order_no_answer
+            + self.order_418
     }
 }
 

@@ -129,6 +129,16 @@ fn new_order(shared: &Shared, r: &Req<'_>, p: &Params) -> Answer {
         shared.stat(|s| s.duplicates_refused += 1);
         return ApiError::bad(-2010, "Duplicate order sent.".into()).into();
     }
+    // `seq` counts every authenticated new order once: this fires once.
+    if shared.cfg.faults.ban_after_orders == Some(seq) {
+        shared.stat(|s| s.order_418 += 1);
+        return Answer::Err(ApiError {
+            http: 418,
+            code: -1003,
+            msg: "Way too many requests; IP banned until further notice.".into(),
+            retry_after: Some(2),
+        });
+    }
     let fault = {
         let mut d = lock(&shared.dice);
         let limit = shared.cfg.max_orders_10s;
