@@ -77,6 +77,8 @@ pub struct LiveRunOutput {
     pub symbols: Vec<SymbolName>,
     /// The feed URL connected to.
     pub url: String,
+    /// REST snapshots that failed after retries.
+    pub snapshot_failures: u64,
 }
 
 /// The core of the executor hosting `stage`.
@@ -173,6 +175,7 @@ pub fn run_live(
     let (feed_tx, feed_rx) = feed_channel(4096, 64 << 10);
     let mut source = LiveSource::new(Some(snapshots));
     let conn = source.add_connection(feed_rx, venue.market, symbols.clone());
+    let snapshot_failures = source.snapshot_failures();
     let url = feed_url(venue);
     let mut feed_cfg = FeedConfig::new(url.clone(), conn);
     feed_cfg.silence_timeout = Duration::from_millis(venue.silence_timeout_ms);
@@ -239,7 +242,7 @@ pub fn run_live(
     let monitor = Monitor::start(
         Arc::clone(&feed_stats),
         router_shared,
-        (md_status, symbols.clone()),
+        (md_status, symbols.clone(), Arc::clone(&snapshot_failures)),
         opts.duration,
         Arc::clone(&stop),
         opts.messages,
@@ -260,5 +263,6 @@ pub fn run_live(
         feed: feed_stats,
         symbols,
         url,
+        snapshot_failures: snapshot_failures.load(Ordering::Relaxed),
     })
 }

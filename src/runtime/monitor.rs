@@ -5,7 +5,7 @@
 //! stage or a ring. docs/operations.md explains every message.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -131,7 +131,7 @@ impl Monitor {
     pub fn start(
         feed: Arc<FeedStats>,
         router: Arc<RouterShared>,
-        books: (Arc<MdStatus>, Vec<SymbolName>),
+        books: (Arc<MdStatus>, Vec<SymbolName>, Arc<AtomicU64>),
         duration: Option<Duration>,
         stop: Arc<AtomicBool>,
         print: bool,
@@ -145,7 +145,8 @@ impl Monitor {
                 let mut f0 = FeedLook::default();
                 let mut r0 = RouterStats::default();
                 let mut b0 = BreakerState::Closed;
-                let (status, names) = books;
+                let (status, names, snapshot_failures) = books;
+                let mut failed0 = 0;
                 let mut s0 = vec![InstrumentStatus::default(); names.len()];
                 let mut lines = Vec::new();
                 while !q.load(Ordering::Relaxed) {
@@ -159,6 +160,13 @@ impl Monitor {
                             .map_or_else(|| "closed".to_string(), |e| e.to_string())
                     };
                     messages((f0, &r0, b0), (f1, &r1, b1), last, &mut lines);
+                    let failed = snapshot_failures.load(Ordering::Relaxed);
+                    if failed > failed0 {
+                        lines.push(format!(
+                            "feed: REST depth snapshot failed after retries ({failed} so far): that book stays stale until a reconnect or its next gap asks again"
+                        ));
+                        failed0 = failed;
+                    }
                     for (i, (name, prev)) in names.iter().zip(s0.iter_mut()).enumerate() {
                         let now = status.get(SymbolId(i as u16));
                         book_messages(&name.as_str(), *prev, now, &mut lines);

@@ -37,6 +37,8 @@ pub struct FeedSection {
     pub io_errors: u64,
     /// Times the md ring was full and the feed waited (nothing dropped).
     pub ring_full_waits: u64,
+    /// REST depth snapshots that failed after retries.
+    pub snapshot_failures: u64,
     /// Last error seen, if any.
     pub last_error: Option<String>,
 }
@@ -165,6 +167,7 @@ impl LiveSection {
             bad_frames: get(&f.oversized) + get(&f.invalid_utf8) + get(&f.protocol_errors),
             io_errors: get(&f.io_errors),
             ring_full_waits: get(&f.ring_full_waits),
+            snapshot_failures: out.snapshot_failures,
             last_error: f.last_error().map(|e| e.to_string()),
         };
         let router = out
@@ -204,7 +207,7 @@ impl LiveSection {
         let f = &self.feed;
         let _ = writeln!(
             s,
-            "\nfeed {}\n  frames {}  ({:.1} MB)  connects {}  connect failures {}  closes {}  silence timeouts {}  bad frames {}  io errors {}  ring-full waits {}",
+            "\nfeed {}\n  frames {}  ({:.1} MB)  connects {}  connect failures {}  closes {}  silence timeouts {}  bad frames {}  io errors {}  ring-full waits {}  failed snapshots {}",
             f.url,
             f.frames,
             f.bytes as f64 / 1e6,
@@ -214,7 +217,8 @@ impl LiveSection {
             f.silence_timeouts,
             f.bad_frames,
             f.io_errors,
-            f.ring_full_waits
+            f.ring_full_waits,
+            f.snapshot_failures
         );
         if let Some(e) = &f.last_error {
             let _ = writeln!(s, "  last error: {e}");

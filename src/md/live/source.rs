@@ -86,6 +86,9 @@ pub struct LiveSource {
     control: std::collections::VecDeque<SourceControl>,
     /// Other events consumed through [`FrameSource::take_control`].
     status_events: u64,
+    /// Snapshots that failed after the fetcher's retries (shared with the
+    /// operator's monitor).
+    snapshot_failures: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl LiveSource {
@@ -104,7 +107,14 @@ impl LiveSource {
             handed: 0,
             control: std::collections::VecDeque::with_capacity(16),
             status_events: 0,
+            snapshot_failures: Default::default(),
         }
+    }
+
+    /// The count of snapshots that failed after retries, readable from any
+    /// thread.
+    pub fn snapshot_failures(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        std::sync::Arc::clone(&self.snapshot_failures)
     }
 
     /// Connected / disconnected / snapshot-failed events consumed by the md
@@ -285,11 +295,15 @@ impl FrameSource for LiveSource {
                         symbol: Some(req.symbol),
                     };
                 }
-                Err(error) => self.events.push_back(LiveEvent::SnapshotFailed {
-                    conn: req.conn,
-                    symbol: req.symbol,
-                    error,
-                }),
+                Err(error) => {
+                    self.snapshot_failures
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    self.events.push_back(LiveEvent::SnapshotFailed {
+                        conn: req.conn,
+                        symbol: req.symbol,
+                        error,
+                    });
+                }
             }
         }
         let n = self.conns.len();
@@ -350,6 +364,43 @@ mod tests {
             wall_ns: 9,
             buf,
         }
+    }
+
+    #[test]
+    fn a_failed_snapshot_is_an_event_and_is_counted_for_the_monitor() {
+        use crate::md::live::snapshot::SnapshotConfig;
+        // Nothing listens on port 1: every attempt is refused.
+        let client = SnapshotClient::spawn(SnapshotConfig {
+            spot_base: Some("http://127.0.0.1:1".into()),
+            max_attempts: 2,
+            backoff: crate::md::live::backoff::BackoffConfig {
+                base: std::time::Duration::from_millis(1),
+                cap: std::time::Duration::from_millis(2),
+                seed: 1,
+            },
+            ..SnapshotConfig::default()
+        })
+        .expect("snapshot thread starts");
+        let (mut tx, rx) = feed_channel(8, 16);
+        let mut src = LiveSource::new(Some(client));
+        let btc = SymbolName::new(b"BTCUSDT").unwrap();
+        let conn = src.add_connection(rx, Market::Spot, vec![btc]);
+        let failures = src.snapshot_failures();
+        let connected = FeedItem::Event(FeedEvent::Connected { conn, session: 0 });
+        assert!(tx.items.push(connected).is_ok());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut failed = None;
+        while failed.is_none() && std::time::Instant::now() < deadline {
+            let _ = src.next_frame(0);
+            while let Some(ev) = src.take_event() {
+                if let LiveEvent::SnapshotFailed { symbol, .. } = ev {
+                    failed = Some(symbol);
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(failed, Some(btc));
+        assert_eq!(failures.load(std::sync::atomic::Ordering::Relaxed), 1);
     }
 
     #[test]
