@@ -163,7 +163,7 @@ impl Monitor {
                     let failed = snapshot_failures.load(Ordering::Relaxed);
                     if failed > failed0 {
                         lines.push(format!(
-                            "feed: REST depth snapshot failed after retries ({failed} so far): that book stays stale until a reconnect or its next gap asks again"
+                            "feed: REST depth snapshot failed after retries ({failed} so far): that book stays stale; asked again in 5 s"
                         ));
                         failed0 = failed;
                     }

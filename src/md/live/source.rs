@@ -89,7 +89,14 @@ pub struct LiveSource {
     /// Snapshots that failed after the fetcher's retries (shared with the
     /// operator's monitor).
     snapshot_failures: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Failed snapshots to request again, and when.
+    retry_at: Vec<(std::time::Instant, u16, SymbolName)>,
+    snapshot_retry: std::time::Duration,
 }
+
+/// Pause before a snapshot that failed (after the fetcher's own retries)
+/// is requested again.
+const SNAPSHOT_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl LiveSource {
     /// A source with no connection yet; `snapshots` fetches REST snapshots
@@ -108,7 +115,15 @@ impl LiveSource {
             control: std::collections::VecDeque::with_capacity(16),
             status_events: 0,
             snapshot_failures: Default::default(),
+            retry_at: Vec::new(),
+            snapshot_retry: SNAPSHOT_RETRY,
         }
+    }
+
+    /// Sets the pause before a failed snapshot is requested again (5 s by
+    /// default).
+    pub fn set_snapshot_retry(&mut self, pause: std::time::Duration) {
+        self.snapshot_retry = pause;
     }
 
     /// The count of snapshots that failed after retries, readable from any
@@ -177,6 +192,20 @@ impl LiveSource {
             symbol,
         });
         self.flush_requests();
+    }
+
+    /// Re-requests failed snapshots whose pause is over.
+    fn retry_due(&mut self) {
+        let now = std::time::Instant::now();
+        let mut i = 0;
+        while i < self.retry_at.len() {
+            if self.retry_at[i].0 <= now {
+                let (_, conn, symbol) = self.retry_at.swap_remove(i);
+                self.request_snapshot(conn, symbol);
+            } else {
+                i += 1;
+            }
+        }
     }
 
     fn flush_requests(&mut self) {
@@ -271,6 +300,9 @@ impl FrameSource for LiveSource {
 
     fn next_frame(&mut self, _now_ns: u64) -> Next<'_> {
         self.recycle();
+        if !self.retry_at.is_empty() {
+            self.retry_due();
+        }
         if !self.unsent.is_empty() {
             self.flush_requests();
         }
@@ -298,6 +330,12 @@ impl FrameSource for LiveSource {
                 Err(error) => {
                     self.snapshot_failures
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    // The book stays stale: ask again later, not never.
+                    self.retry_at.push((
+                        std::time::Instant::now() + self.snapshot_retry,
+                        req.conn,
+                        req.symbol,
+                    ));
                     self.events.push_back(LiveEvent::SnapshotFailed {
                         conn: req.conn,
                         symbol: req.symbol,
@@ -367,7 +405,7 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_snapshot_is_an_event_and_is_counted_for_the_monitor() {
+    fn a_failed_snapshot_is_counted_and_requested_again_after_a_pause() {
         use crate::md::live::snapshot::SnapshotConfig;
         // Nothing listens on port 1: every attempt is refused.
         let client = SnapshotClient::spawn(SnapshotConfig {
@@ -386,21 +424,23 @@ mod tests {
         let btc = SymbolName::new(b"BTCUSDT").unwrap();
         let conn = src.add_connection(rx, Market::Spot, vec![btc]);
         let failures = src.snapshot_failures();
+        src.set_snapshot_retry(std::time::Duration::from_millis(10));
         let connected = FeedItem::Event(FeedEvent::Connected { conn, session: 0 });
         assert!(tx.items.push(connected).is_ok());
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        let mut failed = None;
-        while failed.is_none() && std::time::Instant::now() < deadline {
+        let mut failed = Vec::new();
+        // The first failure, then the retry asked for by itself, fails too.
+        while failed.len() < 2 && std::time::Instant::now() < deadline {
             let _ = src.next_frame(0);
             while let Some(ev) = src.take_event() {
                 if let LiveEvent::SnapshotFailed { symbol, .. } = ev {
-                    failed = Some(symbol);
+                    failed.push(symbol);
                 }
             }
-            std::thread::sleep(std::time::Duration::from_millis(1));
+            std::thread::yield_now();
         }
-        assert_eq!(failed, Some(btc));
-        assert_eq!(failures.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert_eq!(failed, [btc, btc]);
+        assert_eq!(failures.load(std::sync::atomic::Ordering::Relaxed), 2);
     }
 
     #[test]
