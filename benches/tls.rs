@@ -17,8 +17,7 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::ServerName;
 use rustls::{ClientConnection, ServerConnection};
 
 /// A client and a server that finished their handshake in memory.
@@ -33,18 +32,10 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 fn pair() -> Pair {
-    let cert = CertificateDer::from_pem_slice(self_signed::SELF_SIGNED_CERT.as_bytes())
-        .expect("test certificate");
-    let key =
-        PrivateKeyDer::from_pem_slice(self_signed::SELF_SIGNED_KEY.as_bytes()).expect("test key");
-    let server_cfg = rustls::ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .expect("protocol versions")
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.clone()], key)
-        .expect("server config");
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert).expect("trust the test certificate");
+    roots
+        .add(self_signed::certificate())
+        .expect("trust the test certificate");
     let client_cfg = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .expect("protocol versions")
@@ -53,7 +44,7 @@ fn pair() -> Pair {
     let name = ServerName::try_from("127.0.0.1").expect("server name");
     let mut p = Pair {
         client: ClientConnection::new(Arc::new(client_cfg), name).expect("client"),
-        server: ServerConnection::new(Arc::new(server_cfg)).expect("server"),
+        server: ServerConnection::new(self_signed::server_config()).expect("server"),
         wire: Vec::with_capacity(1 << 16),
     };
     while p.client.is_handshaking() || p.server.is_handshaking() {

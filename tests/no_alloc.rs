@@ -9,11 +9,10 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tickwire::book::stage::SnapshotPolicy;
 use tickwire::capture::Capture;
 use tickwire::md::source::{Pace, ReplaySource};
 use tickwire::md::stage::OnFull;
-use tickwire::runtime::pipeline::{self, RunOptions};
+use tickwire::runtime::pipeline;
 use tickwire::runtime::stage::Progress;
 
 use common::alloc::{ALLOCS, COUNTING};
@@ -24,15 +23,7 @@ static GLOBAL: common::alloc::Counting = common::alloc::Counting;
 fn allocations_after_warmup(capture: Capture) -> (u64, u64) {
     let cfg = common::shipped("affinity.toml");
     let total = capture.len() as u64;
-    let opts = RunOptions {
-        on_full: OnFull::Wait,
-        snapshots: SnapshotPolicy {
-            dir: None,
-            interval_ms: 0,
-            depth: 10,
-        },
-        progress: false,
-    };
+    let opts = common::test_options(OnFull::Wait);
     let built = pipeline::build(
         &cfg,
         ReplaySource::new(capture, Pace::Max),

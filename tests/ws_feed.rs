@@ -45,7 +45,7 @@ static EXECUTOR: Mutex<()> = Mutex::new(());
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
-use common::self_signed::{SELF_SIGNED_CERT, SELF_SIGNED_KEY};
+use common::self_signed;
 
 /// Combined-stream frames and the REST snapshot body of a synthetic session.
 fn session(frames: usize) -> (Vec<Vec<u8>>, Vec<u8>) {
@@ -464,23 +464,13 @@ fn oversized_invalid_utf8_and_truncated_frames_are_counted_errors() {
 /// A TLS server on 127.0.0.1 with the self-signed certificate, which
 /// handshakes (or fails to) once, then answers nothing.
 fn tls_server() -> (u16, JoinHandle<Option<String>>) {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let h = std::thread::spawn(move || {
-        let cert = CertificateDer::from_pem_slice(SELF_SIGNED_CERT.as_bytes()).unwrap();
-        let key = PrivateKeyDer::from_pem_slice(SELF_SIGNED_KEY.as_bytes()).unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let cfg = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert], key)
-            .unwrap();
+        let cfg = self_signed::server_config();
         let (mut tcp, _) = listener.accept().unwrap();
         tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut conn = rustls::ServerConnection::new(Arc::new(cfg)).unwrap();
+        let mut conn = rustls::ServerConnection::new(cfg).unwrap();
         let end = Instant::now() + Duration::from_secs(5);
         while conn.is_handshaking() && Instant::now() < end {
             if let Err(e) = conn.complete_io(&mut tcp) {
@@ -514,23 +504,13 @@ fn wss_to_a_self_signed_server_is_a_certificate_error_naming_the_host() {
 /// A wss server trusting nothing but serving the self-signed certificate:
 /// TLS + WebSocket accept, then `frames`, then close.
 fn wss_server(frames: Vec<Vec<u8>>) -> (u16, JoinHandle<()>) {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let h = std::thread::spawn(move || {
-        let cert = CertificateDer::from_pem_slice(SELF_SIGNED_CERT.as_bytes()).unwrap();
-        let key = PrivateKeyDer::from_pem_slice(SELF_SIGNED_KEY.as_bytes()).unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let cfg = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert], key)
-            .unwrap();
+        let cfg = self_signed::server_config();
         let (tcp, _) = listener.accept().unwrap();
         tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let conn = rustls::ServerConnection::new(Arc::new(cfg)).unwrap();
+        let conn = rustls::ServerConnection::new(cfg).unwrap();
         let tls = rustls::StreamOwned::new(conn, tcp);
         let Ok(mut ws) = tungstenite::accept(tls) else {
             return;
@@ -548,14 +528,10 @@ fn wss_server(frames: Vec<Vec<u8>>) -> (u16, JoinHandle<()>) {
 
 #[test]
 fn wss_with_the_certificate_trusted_delivers_every_frame() {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
     let (frames, _) = session(100);
     let (port, server) = wss_server(frames.clone());
     let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_slice(SELF_SIGNED_CERT.as_bytes()).unwrap())
-        .unwrap();
+    roots.add(self_signed::certificate()).unwrap();
     let mut cfg = config(port, 1);
     cfg.url = format!("wss://127.0.0.1:{port}/stream?streams=btcusdt@depth@100ms");
     cfg.tls = Some(tickwire::md::live::tls::client_config_with_roots(roots));

@@ -17,7 +17,7 @@ use crate::runtime::live::{LiveOptions, run_live};
 use crate::telemetry::live::LiveSection;
 use crate::telemetry::report::Report;
 use crate::telemetry::rss;
-use crate::venue::Faults;
+use crate::venue::cli::FaultArgs;
 
 /// Arguments of `tickwire run`.
 #[derive(Debug, Args)]
@@ -56,24 +56,9 @@ pub struct DemoArgs {
     /// Print the report as one JSON object (no operator messages).
     #[arg(long)]
     pub json: bool,
-    /// Fault: the simulator drops the feed connection after N frames.
-    #[arg(long)]
-    pub drop_feed_after: Option<u64>,
-    /// Fault: the simulator never sends the Nth depth diff (a gap).
-    #[arg(long)]
-    pub skip_diff: Option<u64>,
-    /// Fault: percent of new orders answered 503.
-    #[arg(long, default_value_t = 0)]
-    pub order_5xx_pct: u8,
-    /// Fault: percent of new orders answered 429.
-    #[arg(long, default_value_t = 0)]
-    pub order_429_pct: u8,
-    /// Fault: percent of new orders placed but never answered.
-    #[arg(long, default_value_t = 0)]
-    pub order_no_answer_pct: u8,
-    /// Fault: the simulator answers the Nth new order 418 (IP ban, 2 s).
-    #[arg(long)]
-    pub ban_after_orders: Option<u64>,
+    /// The simulator's fault switches.
+    #[command(flatten)]
+    pub faults: FaultArgs,
 }
 
 fn seconds(s: f64, flag: &str) -> Result<Duration, String> {
@@ -163,28 +148,14 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode, String> {
             args.speed
         ));
     };
-    let shares = u16::from(args.order_5xx_pct)
-        + u16::from(args.order_429_pct)
-        + u16::from(args.order_no_answer_pct);
-    if shares > 100 {
-        return Err("the order fault percentages add up to more than 100".into());
-    }
+    let faults = args.faults.faults()?;
     let cfg = super::conf::load(args.conf.as_deref())?;
     let opts = DemoOptions {
         captures: args.captures,
         synthetic_frames: args.synthetic_frames,
         pace,
         duration,
-        faults: Faults {
-            drop_feed_after: args.drop_feed_after,
-            skip_diff: args.skip_diff,
-            stall_after: None,
-            order_5xx_pct: args.order_5xx_pct,
-            order_429_pct: args.order_429_pct,
-            order_no_answer_pct: args.order_no_answer_pct,
-            ban_after_orders: args.ban_after_orders,
-            seed: 1,
-        },
+        faults,
         messages: !args.json,
     };
     let out = run_demo(&cfg, &opts).map_err(|e| e.to_string())?;

@@ -18,6 +18,7 @@ use crate::config::schema::VenueConf;
 use crate::md::source::Pace;
 use crate::router::binance::{Credentials, client_order_id};
 use crate::runtime::live::{LiveOptions, LiveRunError, LiveRunOutput, run_live};
+use crate::runtime::ticker::Ticker;
 use crate::telemetry::hist::LatencySummary;
 use crate::types::{Market, Qty, SymbolName};
 use crate::venue::{AccountView, Faults, SimConfig, SimStats, VenueSim, WireStamps};
@@ -209,7 +210,7 @@ pub fn run_demo(cfg: &Config, opts: &DemoOptions) -> Result<DemoOutput, DemoErro
         .map_err(|e| DemoError::Capture(format!("demo key pair: {e}")))?;
     let session = 1;
     let stop = Arc::new(AtomicBool::new(false));
-    let watcher = EndWatcher::start(&sim, Arc::clone(&stop));
+    let watcher = end_watcher(&sim, Arc::clone(&stop));
     let live = run_live(
         &cfg,
         LiveOptions {
@@ -269,44 +270,20 @@ pub fn run_demo(cfg: &Config, opts: &DemoOptions) -> Result<DemoOutput, DemoErro
 
 /// Ends the demo early once the simulator's replay is over and every
 /// frame it queued was written (plus a grace period for the last orders).
-struct EndWatcher {
-    quit: Arc<AtomicBool>,
-    handle: Option<std::thread::JoinHandle<()>>,
-}
-
-impl EndWatcher {
-    fn start(sim: &VenueSim, stop: Arc<AtomicBool>) -> EndWatcher {
-        let quit = Arc::new(AtomicBool::new(false));
-        let q = Arc::clone(&quit);
-        let stats = sim.stats_handle();
-        let handle = std::thread::spawn(move || {
-            let mut finished_at: Option<Instant> = None;
-            while !q.load(Ordering::Relaxed) && !stop.load(Ordering::Relaxed) {
-                std::thread::park_timeout(Duration::from_millis(50));
-                let s = stats();
-                let drained =
-                    s.replay_finished && s.frames_queued == s.frames_sent + s.frames_unsent;
-                match (drained, finished_at) {
-                    (true, None) => finished_at = Some(Instant::now()),
-                    (true, Some(t)) if t.elapsed() >= Duration::from_millis(1500) => {
-                        stop.store(true, Ordering::Relaxed);
-                    }
-                    (false, _) => finished_at = None,
-                    _ => {}
-                }
+fn end_watcher(sim: &VenueSim, stop: Arc<AtomicBool>) -> Ticker {
+    let stats = sim.stats_handle();
+    let mut finished_at: Option<Instant> = None;
+    Ticker::start("tw-demo-end", Duration::from_millis(50), move || {
+        let s = stats();
+        let drained = s.replay_finished && s.frames_queued == s.frames_sent + s.frames_unsent;
+        match (drained, finished_at) {
+            (true, None) => finished_at = Some(Instant::now()),
+            (true, Some(t)) if t.elapsed() >= Duration::from_millis(1500) => {
+                stop.store(true, Ordering::Relaxed);
             }
-        });
-        EndWatcher {
-            quit,
-            handle: Some(handle),
+            (false, _) => finished_at = None,
+            _ => {}
         }
-    }
-
-    fn stop(mut self) {
-        self.quit.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            h.thread().unpark();
-            let _ = h.join();
-        }
-    }
+        !stop.load(Ordering::Relaxed)
+    })
 }

@@ -81,15 +81,6 @@ pub struct LiveRunOutput {
     pub snapshot_failures: u64,
 }
 
-/// The core of the executor hosting `stage`.
-fn core_of(cfg: &Config, stage: StageName) -> usize {
-    cfg.affinity
-        .executor
-        .iter()
-        .find(|e| e.stages.contains(&stage))
-        .map_or(0, |e| e.core)
-}
-
 /// The venue symbols of `venue`, upper-cased, in configuration order.
 pub fn venue_symbols(venue: &VenueConf) -> Vec<SymbolName> {
     venue
@@ -161,7 +152,8 @@ pub fn run_live(
 ) -> Result<LiveRunOutput, LiveRunError> {
     let venue = cfg.app.venue.as_ref().ok_or(LiveRunError::NoVenue)?;
     let symbols = venue_symbols(venue);
-    let router_core = core_of(cfg, StageName::Router);
+    let placement = cfg.placement();
+    let router_core = placement.core_of(StageName::Router);
     let threads = &cfg.affinity.threads;
 
     let snapshots = SnapshotClient::spawn(snapshot_config(
@@ -231,7 +223,9 @@ pub fn run_live(
     // The feed client gets its own glommio executor: it sleeps in
     // io_uring until the socket has data, so it never waits on the md
     // executor's spinning (see docs/architecture.md, "live feed").
-    let feed_core = threads.feed.unwrap_or_else(|| core_of(cfg, StageName::Md));
+    let feed_core = threads
+        .feed
+        .unwrap_or_else(|| placement.core_of(StageName::Md));
     let feed = glommio::LocalExecutorBuilder::new(glommio::Placement::Fixed(feed_core))
         .name("tw-feed")
         .spawn(move || run_feed(feed_cfg, feed_tx, task_stats, feed_stop))

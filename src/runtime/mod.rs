@@ -8,3 +8,4 @@ pub mod monitor;
 pub mod msg;
 pub mod pipeline;
 pub mod stage;
+pub mod ticker;

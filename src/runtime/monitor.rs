@@ -6,18 +6,17 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::md::live::ws::FeedStats;
 use crate::md::status::{InstrumentStatus, MdStatus};
 use crate::router::binance::{BreakerState, RouterShared, RouterStats};
+use crate::runtime::ticker::Ticker;
 use crate::types::{SymbolId, SymbolName};
 
 /// A running monitor thread.
 pub struct Monitor {
-    quit: Arc<AtomicBool>,
-    handle: Option<JoinHandle<()>>,
+    ticker: Ticker,
 }
 
 /// Feed counters the monitor compares between looks.
@@ -136,62 +135,50 @@ impl Monitor {
         stop: Arc<AtomicBool>,
         print: bool,
     ) -> Monitor {
-        let quit = Arc::new(AtomicBool::new(false));
-        let q = Arc::clone(&quit);
         let started = Instant::now();
-        let handle = std::thread::Builder::new()
-            .name("tw-monitor".into())
-            .spawn(move || {
-                let mut f0 = FeedLook::default();
-                let mut r0 = RouterStats::default();
-                let mut b0 = BreakerState::Closed;
-                let (status, names, snapshot_failures) = books;
-                let mut failed0 = 0;
-                let mut s0 = vec![InstrumentStatus::default(); names.len()];
-                let mut lines = Vec::new();
-                while !q.load(Ordering::Relaxed) {
-                    std::thread::park_timeout(Duration::from_millis(100));
-                    if duration.is_some_and(|d| started.elapsed() >= d) {
-                        stop.store(true, Ordering::Relaxed);
-                    }
-                    let (f1, r1, b1) = (feed_look(&feed), router.stats(), router.breaker());
-                    let last = || {
-                        feed.last_error()
-                            .map_or_else(|| "closed".to_string(), |e| e.to_string())
-                    };
-                    messages((f0, &r0, b0), (f1, &r1, b1), last, &mut lines);
-                    let failed = snapshot_failures.load(Ordering::Relaxed);
-                    if failed > failed0 {
-                        lines.push(format!(
-                            "feed: REST depth snapshot failed after retries ({failed} so far): that book stays stale; asked again in 5 s"
-                        ));
-                        failed0 = failed;
-                    }
-                    for (i, (name, prev)) in names.iter().zip(s0.iter_mut()).enumerate() {
-                        let now = status.get(SymbolId(i as u16));
-                        book_messages(&name.as_str(), *prev, now, &mut lines);
-                        *prev = now;
-                    }
-                    if print {
-                        for l in lines.drain(..) {
-                            eprintln!("tickwire: {l}");
-                        }
-                    }
-                    lines.clear();
-                    (f0, r0, b0) = (f1, r1, b1);
+        let mut f0 = FeedLook::default();
+        let mut r0 = RouterStats::default();
+        let mut b0 = BreakerState::Closed;
+        let (status, names, snapshot_failures) = books;
+        let mut failed0 = 0;
+        let mut s0 = vec![InstrumentStatus::default(); names.len()];
+        let mut lines = Vec::new();
+        let ticker = Ticker::start("tw-monitor", Duration::from_millis(100), move || {
+            if duration.is_some_and(|d| started.elapsed() >= d) {
+                stop.store(true, Ordering::Relaxed);
+            }
+            let (f1, r1, b1) = (feed_look(&feed), router.stats(), router.breaker());
+            let last = || {
+                feed.last_error()
+                    .map_or_else(|| "closed".to_string(), |e| e.to_string())
+            };
+            messages((f0, &r0, b0), (f1, &r1, b1), last, &mut lines);
+            let failed = snapshot_failures.load(Ordering::Relaxed);
+            if failed > failed0 {
+                lines.push(format!(
+                    "feed: REST depth snapshot failed after retries ({failed} so far): that book stays stale; asked again in 5 s"
+                ));
+                failed0 = failed;
+            }
+            for (i, (name, prev)) in names.iter().zip(s0.iter_mut()).enumerate() {
+                let now = status.get(SymbolId(i as u16));
+                book_messages(&name.as_str(), *prev, now, &mut lines);
+                *prev = now;
+            }
+            for l in lines.drain(..) {
+                if print {
+                    eprintln!("tickwire: {l}");
                 }
-            })
-            .ok();
-        Monitor { quit, handle }
+            }
+            (f0, r0, b0) = (f1, r1, b1);
+            true
+        });
+        Monitor { ticker }
     }
 
     /// Stops the thread and waits for it.
-    pub fn stop(mut self) {
-        self.quit.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            h.thread().unpark();
-            let _ = h.join();
-        }
+    pub fn stop(self) {
+        self.ticker.stop();
     }
 }
 

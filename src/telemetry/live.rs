@@ -2,7 +2,6 @@
 //! the order router's account, and for `demo` the wire-to-wire latency and
 //! the position check against the simulator.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
@@ -43,77 +42,14 @@ pub struct FeedSection {
     pub last_error: Option<String>,
 }
 
-/// Order router counters.
+/// Order router counters: the router thread's own, plus how it ended.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct RouterSection {
-    /// New orders sent (first send only).
-    pub sent: u64,
-    /// Acknowledged by the venue.
-    pub acked: u64,
-    /// Fill reports.
-    pub fills: u64,
-    /// Completely filled.
-    pub filled: u64,
-    /// Cancelled by request.
-    pub cancelled: u64,
-    /// Expired by the venue (IOC remainders).
-    pub expired: u64,
-    /// Venue rejections by Binance error code.
-    pub rejected_by_code: BTreeMap<String, u64>,
-    /// Refused locally (breaker open, rate-limit hold, ban, unknown symbol).
-    pub rejected_local: u64,
-    /// Of those, while the breaker was open.
-    pub breaker_rejects: u64,
-    /// Times the breaker opened.
-    pub breaker_opens: u64,
-    /// Re-sends with the same client order id, repeated cancels.
-    pub retries: u64,
-    /// Unknown outcomes settled by query.
-    pub reconciliations: u64,
-    /// Orders still unknown after reconciliation.
-    pub unknown: u64,
-    /// 429 answers.
-    pub too_many_requests: u64,
-    /// 418 answers.
-    pub bans: u64,
-    /// New order sent -> answer parsed by the router thread, ns.
-    pub new_order_rtt: LatencySummary,
-    /// Venue clock minus local clock (ms), added to request timestamps.
-    pub clock_offset_ms: i64,
-    /// Failed clock syncs.
-    pub clock_sync_failures: u64,
+    /// The router thread's counters (JSON: flattened into this object).
+    #[serde(flatten)]
+    pub stats: RouterStats,
     /// Set when the router thread did not end cleanly.
     pub error: Option<String>,
-}
-
-impl RouterSection {
-    fn of(s: &RouterStats, error: Option<String>) -> RouterSection {
-        RouterSection {
-            sent: s.sent,
-            acked: s.acked,
-            fills: s.fills,
-            filled: s.filled,
-            cancelled: s.cancelled,
-            expired: s.expired,
-            rejected_by_code: s
-                .rejected_by_code
-                .iter()
-                .map(|(k, v)| (k.to_string(), *v))
-                .collect(),
-            rejected_local: s.rejected_local,
-            breaker_rejects: s.breaker_rejects,
-            breaker_opens: s.breaker_opens,
-            retries: s.retries,
-            reconciliations: s.reconciliations,
-            unknown: s.unknown,
-            too_many_requests: s.too_many_requests,
-            bans: s.bans,
-            new_order_rtt: s.new_order_rtt,
-            clock_offset_ms: s.clock_offset_ms,
-            clock_sync_failures: s.clock_sync_failures,
-            error,
-        }
-    }
 }
 
 /// Demo-only: the simulator's side.
@@ -151,6 +87,19 @@ pub struct LiveSection {
     pub demo: Option<DemoSection>,
 }
 
+/// `p50 ..  p90 ..  p99 ..  p99.9 ..  max ..` in microseconds.
+fn percentiles_us(l: &LatencySummary) -> String {
+    let us = |ns: u64| ns as f64 / 1000.0;
+    format!(
+        "p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1}",
+        us(l.p50),
+        us(l.p90),
+        us(l.p99),
+        us(l.p999),
+        us(l.max)
+    )
+}
+
 impl LiveSection {
     /// From a live run.
     pub fn of(out: &LiveRunOutput) -> LiveSection {
@@ -175,7 +124,10 @@ impl LiveSection {
             .router
             .live
             .as_ref()
-            .map(|l| RouterSection::of(&l.stats, l.error.clone()))
+            .map(|l| RouterSection {
+                stats: l.stats.clone(),
+                error: l.error.clone(),
+            })
             .unwrap_or_default();
         LiveSection {
             feed,
@@ -223,7 +175,7 @@ impl LiveSection {
         if let Some(e) = &f.last_error {
             let _ = writeln!(s, "  last error: {e}");
         }
-        let r = &self.router;
+        let r = &self.router.stats;
         let _ = writeln!(
             s,
             "order router\n  sent {}  acked {}  fills {}  filled {}  cancelled {}  expired {}  rejected by venue {:?}  rejected locally {} (breaker {})",
@@ -249,32 +201,21 @@ impl LiveSection {
             r.clock_offset_ms,
             r.clock_sync_failures
         );
-        let us = |ns: u64| ns as f64 / 1000.0;
-        let rtt = &r.new_order_rtt;
         let _ = writeln!(
             s,
-            "  new order round trip (sent -> answer parsed) us: p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1}  ({} orders)",
-            us(rtt.p50),
-            us(rtt.p90),
-            us(rtt.p99),
-            us(rtt.p999),
-            us(rtt.max),
-            rtt.count
+            "  new order round trip (sent -> answer parsed) us: {}  ({} orders)",
+            percentiles_us(&r.new_order_rtt),
+            r.new_order_rtt.count
         );
-        if let Some(e) = &r.error {
+        if let Some(e) = &self.router.error {
             let _ = writeln!(s, "  router error: {e}");
         }
         if let Some(d) = &self.demo {
-            let w = &d.wire_to_wire;
             let _ = writeln!(
                 s,
-                "demo (venue simulator on loopback)\n  wire-to-wire (sim wrote frame -> sim got order) us: p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1}  ({} orders, {} not seen by the sim)",
-                us(w.p50),
-                us(w.p90),
-                us(w.p99),
-                us(w.p999),
-                us(w.max),
-                w.count,
+                "demo (venue simulator on loopback)\n  wire-to-wire (sim wrote frame -> sim got order) us: {}  ({} orders, {} not seen by the sim)",
+                percentiles_us(&d.wire_to_wire),
+                d.wire_to_wire.count,
                 d.untraced_orders
             );
             let _ = writeln!(

@@ -32,6 +32,17 @@ pub struct VenueSimArgs {
     /// Seed of the synthetic session.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Fault switches.
+    #[command(flatten)]
+    pub faults: FaultArgs,
+    /// New orders allowed per 10 s (0 = no limit).
+    #[arg(long, default_value_t = 0)]
+    pub max_orders_10s: u32,
+}
+
+/// The simulator's fault switches as flags (`venue-sim`, `demo`).
+#[derive(Clone, Debug, clap::Args)]
+pub struct FaultArgs {
     /// Close the first feed connection after N frames.
     #[arg(long)]
     pub drop_feed_after: Option<u64>,
@@ -56,9 +67,28 @@ pub struct VenueSimArgs {
     /// Seed of the order fault dice.
     #[arg(long, default_value_t = 1)]
     pub fault_seed: u64,
-    /// New orders allowed per 10 s (0 = no limit).
-    #[arg(long, default_value_t = 0)]
-    pub max_orders_10s: u32,
+}
+
+impl FaultArgs {
+    /// The switches, refused when the order fault shares exceed 100 %.
+    pub fn faults(&self) -> Result<Faults, String> {
+        let pct = u16::from(self.order_5xx_pct)
+            + u16::from(self.order_429_pct)
+            + u16::from(self.order_no_answer_pct);
+        if pct > 100 {
+            return Err("the order fault percentages add up to more than 100".into());
+        }
+        Ok(Faults {
+            drop_feed_after: self.drop_feed_after,
+            skip_diff: self.skip_diff,
+            stall_after: self.stall_after,
+            order_5xx_pct: self.order_5xx_pct,
+            order_429_pct: self.order_429_pct,
+            order_no_answer_pct: self.order_no_answer_pct,
+            ban_after_orders: self.ban_after_orders,
+            seed: self.fault_seed,
+        })
+    }
 }
 
 /// Runs the simulator until Ctrl-C. The API key and secret come from
@@ -70,12 +100,7 @@ pub fn run_cli(args: VenueSimArgs) -> Result<ExitCode, String> {
         "recorded" => return Err("--speed must be greater than 0".into()),
         p => return Err(format!("unknown --pace {p:?}; use max or recorded")),
     };
-    let pct = u16::from(args.order_5xx_pct)
-        + u16::from(args.order_429_pct)
-        + u16::from(args.order_no_answer_pct);
-    if pct > 100 {
-        return Err("the order fault percentages add up to more than 100".into());
-    }
+    let faults = args.faults.faults()?;
     let api_key = std::env::var("TICKWIRE_API_KEY").map_err(|_| {
         "set TICKWIRE_API_KEY and TICKWIRE_API_SECRET to the key pair clients will use".to_string()
     })?;
@@ -86,16 +111,7 @@ pub fn run_cli(args: VenueSimArgs) -> Result<ExitCode, String> {
         pace,
         api_key,
         api_secret,
-        faults: Faults {
-            drop_feed_after: args.drop_feed_after,
-            skip_diff: args.skip_diff,
-            stall_after: args.stall_after,
-            order_5xx_pct: args.order_5xx_pct,
-            order_429_pct: args.order_429_pct,
-            order_no_answer_pct: args.order_no_answer_pct,
-            ban_after_orders: args.ban_after_orders,
-            seed: args.fault_seed,
-        },
+        faults,
         bind: args.bind,
         http_port: args.http_port,
         ws_port: args.ws_port,
@@ -151,8 +167,8 @@ mod tests {
             "5",
             "x.gz@spot",
         ]);
-        assert_eq!(a.skip_diff, Some(7));
-        assert_eq!(a.order_429_pct, 5);
+        assert_eq!(a.faults.skip_diff, Some(7));
+        assert_eq!(a.faults.order_429_pct, 5);
         assert_eq!(a.captures, ["x.gz@spot"]);
         assert_eq!(a.bind, IpAddr::from([127, 0, 0, 1]));
     }

@@ -89,6 +89,7 @@ use std::thread::JoinHandle;
 use crate::md::source::Pace;
 use crate::types::{Market, Px, Qty, Side};
 
+pub use crate::router::binance::client::OrderStatus;
 pub use auth::sign;
 pub use cli::{VenueSimArgs, run_cli};
 
@@ -201,42 +202,6 @@ pub enum SimError {
     /// A thread could not be spawned.
     #[error("venue simulator cannot spawn a thread: {0}")]
     Spawn(std::io::Error),
-}
-
-/// Binance order status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OrderStatus {
-    /// Working, nothing filled.
-    New,
-    /// Working, part filled.
-    PartiallyFilled,
-    /// Completely filled.
-    Filled,
-    /// Cancelled by request.
-    Canceled,
-    /// Refused.
-    Rejected,
-    /// IOC remainder cancelled by the venue.
-    Expired,
-}
-
-impl OrderStatus {
-    /// Binance's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            OrderStatus::New => "NEW",
-            OrderStatus::PartiallyFilled => "PARTIALLY_FILLED",
-            OrderStatus::Filled => "FILLED",
-            OrderStatus::Canceled => "CANCELED",
-            OrderStatus::Rejected => "REJECTED",
-            OrderStatus::Expired => "EXPIRED",
-        }
-    }
-
-    /// True while the order can still fill.
-    pub fn is_open(self) -> bool {
-        matches!(self, OrderStatus::New | OrderStatus::PartiallyFilled)
-    }
 }
 
 /// One order as the simulator's account sees it.

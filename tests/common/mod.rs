@@ -49,6 +49,19 @@ pub fn shipped(affinity: &str) -> Config {
         .unwrap_or_else(|e| panic!("shipped config {affinity}: {e}"))
 }
 
+/// Run options for tests: no book snapshots, no progress bar.
+pub fn test_options(on_full: OnFull) -> RunOptions {
+    RunOptions {
+        on_full,
+        snapshots: SnapshotPolicy {
+            dir: None,
+            interval_ms: 0,
+            depth: 10,
+        },
+        progress: false,
+    }
+}
+
 /// Replays `capture` at max pace through the whole pipeline.
 pub fn replay(cfg: &Config, capture: Capture) -> Report {
     replay_with(cfg, capture, OnFull::Wait)
@@ -57,15 +70,7 @@ pub fn replay(cfg: &Config, capture: Capture) -> Report {
 /// Same, with a chosen full-ring policy.
 pub fn replay_with(cfg: &Config, capture: Capture, on_full: OnFull) -> Report {
     let _guard = pipeline_lock();
-    let opts = RunOptions {
-        on_full,
-        snapshots: SnapshotPolicy {
-            dir: None,
-            interval_ms: 0,
-            depth: 10,
-        },
-        progress: false,
-    };
+    let opts = test_options(on_full);
     let out = pipeline::run(
         cfg,
         ReplaySource::new(capture, Pace::Max),
@@ -101,15 +106,7 @@ pub fn run_inline<S: tickwire::md::source::FrameSource + 'static>(
     source: S,
 ) -> tickwire::runtime::pipeline::RunOutput {
     use tickwire::runtime::stage::Progress;
-    let opts = RunOptions {
-        on_full: OnFull::Wait,
-        snapshots: SnapshotPolicy {
-            dir: None,
-            interval_ms: 0,
-            depth: 10,
-        },
-        progress: false,
-    };
+    let opts = test_options(OnFull::Wait);
     let built = pipeline::build(cfg, source, &opts, Arc::new(AtomicBool::new(false)));
     let clock = built.clock.clone();
     let mut stages = built.stages.map(Some);

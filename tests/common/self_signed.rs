@@ -20,3 +20,26 @@ MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgOtrBVdOBRS6GFdKH
 3zsUKHo2dhSGABlIpA2+85Y/YbGhRANCAASVtCg8jUZuAjQ/Ug+XwsvGrjSqXstc
 Mu9neffZsORUe9c4RE62OMIwItWXLgoWhfIiDcKgkySNmc21Ha8F68b/
 -----END PRIVATE KEY-----";
+
+/// The certificate, parsed.
+pub fn certificate() -> rustls::pki_types::CertificateDer<'static> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::from_pem_slice(SELF_SIGNED_CERT.as_bytes())
+        .expect("the test certificate parses")
+}
+
+/// A rustls server configuration (ring provider, safe default protocol
+/// versions) serving the certificate.
+pub fn server_config() -> std::sync::Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(SELF_SIGNED_KEY.as_bytes())
+        .expect("the test key parses");
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![certificate()], key)
+        .expect("server config");
+    std::sync::Arc::new(cfg)
+}

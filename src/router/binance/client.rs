@@ -242,6 +242,25 @@ impl OrderStatus {
         }
     }
 
+    /// Binance's name (what [`OrderStatus::parse`] reads back).
+    pub fn name(self) -> &'static str {
+        match self {
+            OrderStatus::New => "NEW",
+            OrderStatus::PartiallyFilled => "PARTIALLY_FILLED",
+            OrderStatus::Filled => "FILLED",
+            OrderStatus::Canceled => "CANCELED",
+            OrderStatus::PendingCancel => "PENDING_CANCEL",
+            OrderStatus::Rejected => "REJECTED",
+            OrderStatus::Expired => "EXPIRED",
+            OrderStatus::Other => "UNKNOWN",
+        }
+    }
+
+    /// True while the order can still fill.
+    pub fn is_open(self) -> bool {
+        !self.is_terminal()
+    }
+
     /// The order can no longer fill.
     pub fn is_terminal(self) -> bool {
         matches!(

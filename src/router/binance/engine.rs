@@ -60,7 +60,7 @@ impl EngineConfig {
 }
 
 /// Router counters, for reports and for risk.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RouterStats {
     /// New orders sent (first send only).
     pub sent: u64,
