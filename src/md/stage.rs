@@ -185,9 +185,8 @@ impl MdCore {
                 self.per_instrument[i].diffs += 1;
                 let staged = &mut self.staged;
                 let seq = &mut self.sequencers[i];
-                let before = seq.resyncs();
                 seq.on_diff(&d, stamps, &mut |e| staged.push(e));
-                if seq.resyncs() != before {
+                if seq.take_snapshot_request() {
                     self.want_snapshot.push(id);
                 }
                 self.publish_state(id);
@@ -206,7 +205,11 @@ impl MdCore {
                     return;
                 };
                 let staged = &mut self.staged;
-                self.sequencers[usize::from(id.0)].on_snapshot(&s, &mut |e| staged.push(e));
+                let seq = &mut self.sequencers[usize::from(id.0)];
+                seq.on_snapshot(&s, &mut |e| staged.push(e));
+                if seq.take_snapshot_request() {
+                    self.want_snapshot.push(id);
+                }
                 self.publish_state(id);
             }
             Frame::Ticker(t) => {
@@ -258,10 +261,9 @@ impl MdCore {
     fn resync(&mut self, symbol: SymbolId, reason: StaleReason) {
         if let Some(seq) = self.sequencers.get_mut(usize::from(symbol.0)) {
             let staged = &mut self.staged;
-            let before = seq.resyncs();
             seq.force_resync(reason, &mut |e| staged.push(e));
             // A reconnect already fetches fresh snapshots by itself.
-            if seq.resyncs() != before && reason != StaleReason::Reconnect {
+            if seq.take_snapshot_request() && reason != StaleReason::Reconnect {
                 self.want_snapshot.push(symbol);
             }
             self.publish_state(symbol);

@@ -1,13 +1,29 @@
-//! Binance snapshot + diff sequencing for one instrument.
+//! Binance snapshot + diff sequencing for one instrument, exactly as Binance
+//! publishes it per market ("How to manage a local order book correctly").
 //!
-//! Rules (Binance "how to manage a local order book correctly"):
-//! buffer diffs until a REST snapshot arrives; drop buffered diffs with
-//! `u <= lastUpdateId`; the first applied diff must bridge the snapshot
-//! (spot `U <= lastUpdateId + 1 <= u`, futures `U <= lastUpdateId <= u`);
-//! afterwards every diff must chain to the previous one (spot
-//! `U == prev u + 1`, futures `pu == prev u`). A break is a gap: the book is
-//! stale until the next snapshot. A diff with `u <= prev u` is a duplicate
-//! and is skipped without harm.
+//! Spot:
+//! 1. buffer diffs; a snapshot whose `lastUpdateId` is older than the first
+//!    buffered diff (`lastUpdateId + 1 < U`) is refetched, not applied;
+//! 2. drop buffered diffs with `u <= lastUpdateId`;
+//! 3. the first applied diff satisfies `U <= lastUpdateId + 1 <= u`;
+//! 4. afterwards `U == prev u + 1`.
+//!
+//! USD-M and COIN-M futures:
+//! 1. buffer diffs; a snapshot older than the first buffered diff
+//!    (`lastUpdateId < U`) is refetched;
+//! 2. drop buffered diffs with `u < lastUpdateId` (strict: a diff ending
+//!    exactly at `lastUpdateId` is kept);
+//! 3. the first applied diff satisfies `U <= lastUpdateId <= u`;
+//! 4. afterwards `pu == prev u`.
+//!
+//! A break in step 4 is a gap: the book is stale and the diff that broke the
+//! chain starts a new buffer for the next snapshot. A diff with `u <= prev u`
+//! is a duplicate and is skipped without harm. The buffer itself is kept a
+//! chain: a buffered diff that does not chain to the one before it discards
+//! the older ones (no snapshot could bridge across the hole). A snapshot
+//! newer than the book (`lastUpdateId > prev u`) resyncs a book that is
+//! already in sync (collectors write one per reconnect); an older or equal
+//! one is ignored.
 
 use crate::md::frame::{DepthDiff, DepthSnapshot};
 use crate::runtime::msg::{MdEvent, StaleReason};
@@ -18,6 +34,11 @@ use crate::types::{Level, Market, Side, SymbolId, Tsc};
 /// and a fresh one is needed) and the drop is counted.
 pub const MAX_BUFFERED_LEVELS: usize = 1 << 20;
 
+/// Most buffered diffs kept while waiting for a snapshot (diffs without
+/// levels would otherwise grow the buffer without bound); beyond this the
+/// buffer is dropped and counted like a level overflow.
+pub const MAX_BUFFERED_DIFFS: usize = 1 << 16;
+
 /// Counters of one instrument's sequencing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SyncStats {
@@ -25,17 +46,23 @@ pub struct SyncStats {
     pub applied: u64,
     /// Diffs buffered while waiting for a snapshot.
     pub buffered: u64,
-    /// Buffered diffs dropped because `u <= lastUpdateId`.
+    /// Diffs dropped because the snapshot already holds them
+    /// (spot `u <= lastUpdateId`, futures `u < lastUpdateId`).
     pub pre_snapshot_dropped: u64,
     /// Diffs skipped as duplicates (`u <= prev u`).
     pub duplicates: u64,
-    /// Sequence gaps detected.
+    /// Sequence gaps detected in a synced book.
     pub gaps: u64,
-    /// Snapshots that could not be bridged by the buffered diffs.
+    /// Breaks in the chain of buffered diffs (older ones discarded).
+    pub buffer_breaks: u64,
+    /// Snapshots no buffered diff bridges (older than the buffer, or between
+    /// two futures diffs): not applied, a new one is fetched.
+    pub snapshots_refetched: u64,
+    /// Snapshots applied whose first following diff did not bridge them.
     pub no_bridge: u64,
-    /// Snapshots applied (initial sync and every resync).
+    /// Snapshots applied (initial sync, every resync, every newer snapshot).
     pub snapshots: u64,
-    /// Snapshots ignored because the book was already in sync.
+    /// Snapshots ignored because the book was already at or past them.
     pub snapshots_ignored: u64,
     /// Diffs that arrived while the book was stale after having been in sync.
     pub stale_frames: u64,
@@ -47,13 +74,13 @@ pub struct SyncStats {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
-    /// Never synced: buffering diffs for the first snapshot.
-    Initial,
-    /// Was synced, lost it: buffering for the next snapshot.
-    Stale,
-    /// Synced at `last_u`; `bridge` while the first diff after the
-    /// snapshot is still awaited.
-    Synced { last_u: u64, bridge: bool },
+    /// No usable snapshot: diffs are buffered.
+    Buffering,
+    /// The book holds the snapshot at `snapshot_id`; the bridging diff is
+    /// still awaited.
+    Bridging { snapshot_id: u64 },
+    /// The book is current at `last_u`.
+    Live { last_u: u64 },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -68,16 +95,36 @@ struct BufferedDiff {
     end: usize,
 }
 
+/// The ids of one diff, enough to sequence it.
+#[derive(Clone, Copy, Debug)]
+struct Ids {
+    first: u64,
+    last: u64,
+    prev_last: Option<u64>,
+}
+
+/// What the rules say about one diff in a synced state.
+enum Verdict {
+    /// Already in the book (pre-snapshot or duplicate): skip.
+    Skip,
+    /// Apply it.
+    Apply,
+    /// It does not follow: gap (live) or no bridge (bridging).
+    Break,
+}
+
 /// Sequencer of one instrument: decides which diffs reach the book.
 #[derive(Debug)]
 pub struct Sequencer {
     symbol: SymbolId,
     futures: bool,
     state: State,
+    ever_synced: bool,
     diffs: Vec<BufferedDiff>,
     levels: Vec<(Side, Level)>,
     stats: SyncStats,
     last_stale: Option<StaleReason>,
+    wants_snapshot: bool,
 }
 
 /// Timestamps of the frame being processed.
@@ -95,11 +142,13 @@ impl Sequencer {
         Sequencer {
             symbol,
             futures: market != Market::Spot,
-            state: State::Initial,
+            state: State::Buffering,
+            ever_synced: false,
             diffs: Vec::with_capacity(64),
             levels: Vec::with_capacity(4096),
             stats: SyncStats::default(),
             last_stale: None,
+            wants_snapshot: false,
         }
     }
 
@@ -109,109 +158,173 @@ impl Sequencer {
     }
 
     /// Counters so far.
-    /// Times the book went stale so far (cheap; for change detection).
-    #[inline]
-    pub fn resyncs(&self) -> u64 {
-        self.stats.resyncs
-    }
-
-    /// Counters so far.
     pub fn stats(&self) -> SyncStats {
         self.stats
     }
 
-    /// True while diffs are applied to the book.
+    /// True while diffs are applied to the book (from the snapshot on).
     pub fn is_synced(&self) -> bool {
-        matches!(self.state, State::Synced { .. })
+        !matches!(self.state, State::Buffering)
+    }
+
+    /// True once since the book last needed a fresh snapshot (it went
+    /// stale, or a snapshot was too old to use): a live source fetches one.
+    pub fn take_snapshot_request(&mut self) -> bool {
+        std::mem::take(&mut self.wants_snapshot)
     }
 
     /// Handles one diff, emitting the events the book must see.
     pub fn on_diff(&mut self, d: &DepthDiff<'_>, st: FrameStamps, emit: &mut impl FnMut(MdEvent)) {
-        match self.state {
-            State::Initial | State::Stale => {
-                if self.state == State::Stale {
-                    self.stats.stale_frames += 1;
-                }
-                self.buffer(d, st);
+        let ids = Ids {
+            first: d.first_id,
+            last: d.last_id,
+            prev_last: d.prev_last_id,
+        };
+        if self.state == State::Buffering {
+            if self.ever_synced {
+                self.stats.stale_frames += 1;
             }
-            State::Synced { last_u, bridge } => {
-                if d.last_id <= last_u {
-                    if bridge {
-                        self.stats.pre_snapshot_dropped += 1;
-                    } else {
-                        self.stats.duplicates += 1;
-                    }
-                    return;
-                }
-                let ok = if bridge {
-                    self.bridges(d.first_id, d.last_id, last_u)
-                } else {
-                    self.chains(d.first_id, d.prev_last_id, last_u)
-                };
-                if ok {
-                    self.state = State::Synced {
-                        last_u: d.last_id,
-                        bridge: false,
-                    };
-                    self.stats.applied += 1;
-                    send_levels(self.symbol, d.bids, d.asks, emit);
-                    emit(MdEvent::DiffEnd {
-                        symbol: self.symbol,
-                        last_id: d.last_id,
-                        venue_time_ms: d.event_time_ms,
-                        rx: st.rx,
-                        decoded: st.decoded,
-                    });
-                } else {
-                    let reason = if bridge {
-                        self.stats.no_bridge += 1;
-                        StaleReason::NoBridge
-                    } else {
-                        self.stats.gaps += 1;
-                        StaleReason::Gap
-                    };
-                    self.go_stale(reason, emit);
-                    self.buffer(d, st);
-                }
+            self.buffer(ids, d, st);
+            return;
+        }
+        match self.verdict(ids) {
+            Verdict::Skip => {}
+            Verdict::Apply => {
+                self.state = State::Live { last_u: ids.last };
+                self.stats.applied += 1;
+                send_levels(self.symbol, d.bids, d.asks, emit);
+                emit(self.diff_end(ids.last, d.event_time_ms, st));
+            }
+            Verdict::Break => {
+                self.on_break(emit);
+                self.buffer(ids, d, st);
             }
         }
     }
 
     /// Handles a REST snapshot for this instrument.
     pub fn on_snapshot(&mut self, s: &DepthSnapshot<'_>, emit: &mut impl FnMut(MdEvent)) {
-        if self.is_synced() {
-            self.stats.snapshots_ignored += 1;
-            return;
+        let x = s.last_update_id;
+        match self.state {
+            State::Live { last_u: at } | State::Bridging { snapshot_id: at } if x <= at => {
+                self.stats.snapshots_ignored += 1;
+                return;
+            }
+            State::Buffering if !self.buffer_bridges(x) => {
+                // Binance: a snapshot older than the buffered events is
+                // refetched. The buffer is kept for the next one.
+                self.stats.snapshots_refetched += 1;
+                self.wants_snapshot = true;
+                return;
+            }
+            _ => {}
         }
         self.stats.snapshots += 1;
+        self.ever_synced = true;
         emit(MdEvent::SnapshotBegin {
             symbol: self.symbol,
         });
         send_levels(self.symbol, s.bids, s.asks, emit);
         emit(MdEvent::SnapshotEnd {
             symbol: self.symbol,
-            last_update_id: s.last_update_id,
+            last_update_id: x,
         });
-        self.state = State::Synced {
-            last_u: s.last_update_id,
-            bridge: true,
-        };
+        self.state = State::Bridging { snapshot_id: x };
         self.replay_buffer(emit);
     }
 
-    /// Drops sync (ring overflow, crossed book): the book is stale until the
-    /// next snapshot.
+    /// Drops sync (ring overflow, crossed book, reconnect): the book is
+    /// stale until the next snapshot.
     pub fn force_resync(&mut self, reason: StaleReason, emit: &mut impl FnMut(MdEvent)) {
-        if self.state == State::Stale {
+        self.diffs.clear();
+        self.levels.clear();
+        if self.state == State::Buffering {
             return;
         }
         self.go_stale(reason, emit);
     }
 
+    /// What the rules say about a diff while synced (bridging or live).
+    fn verdict(&mut self, id: Ids) -> Verdict {
+        match self.state {
+            State::Bridging { snapshot_id: x } => {
+                if self.in_snapshot(id.last, x) {
+                    self.stats.pre_snapshot_dropped += 1;
+                    Verdict::Skip
+                } else if self.bridges(id.first, x) {
+                    Verdict::Apply
+                } else {
+                    Verdict::Break
+                }
+            }
+            State::Live { last_u } => {
+                if id.last <= last_u {
+                    self.stats.duplicates += 1;
+                    return Verdict::Skip;
+                }
+                if self.chains(id, last_u) {
+                    Verdict::Apply
+                } else {
+                    Verdict::Break
+                }
+            }
+            State::Buffering => Verdict::Break,
+        }
+    }
+
+    /// A diff that does not follow the synced book.
+    fn on_break(&mut self, emit: &mut impl FnMut(MdEvent)) {
+        let reason = match self.state {
+            State::Bridging { .. } => {
+                self.stats.no_bridge += 1;
+                StaleReason::NoBridge
+            }
+            _ => {
+                self.stats.gaps += 1;
+                StaleReason::Gap
+            }
+        };
+        self.go_stale(reason, emit);
+    }
+
+    /// Next diff's ids chain to a book at `last_u`.
+    fn chains(&self, id: Ids, last_u: u64) -> bool {
+        if self.futures {
+            id.prev_last == Some(last_u)
+        } else {
+            id.first == last_u.wrapping_add(1)
+        }
+    }
+
+    /// The buffered diffs can bridge a snapshot at `x`: the first one the
+    /// snapshot does not already hold bridges it (or every one is held).
+    fn buffer_bridges(&self, x: u64) -> bool {
+        let first_new = self.diffs.iter().find(|b| !self.in_snapshot(b.last_id, x));
+        first_new.is_none_or(|b| self.bridges(b.first_id, x))
+    }
+
+    /// A diff ending at `last` is already held by a snapshot at `x`
+    /// (spot `u <= lastUpdateId`, futures `u < lastUpdateId`).
+    fn in_snapshot(&self, last: u64, x: u64) -> bool {
+        if self.futures { last < x } else { last <= x }
+    }
+
+    /// A diff starting at `first` (and not held by the snapshot) is the
+    /// first one after a snapshot at `x` (spot `U <= lastUpdateId + 1`,
+    /// futures `U <= lastUpdateId`).
+    fn bridges(&self, first: u64, x: u64) -> bool {
+        if self.futures {
+            first <= x
+        } else {
+            first <= x.saturating_add(1)
+        }
+    }
+
     fn go_stale(&mut self, reason: StaleReason, emit: &mut impl FnMut(MdEvent)) {
-        self.state = State::Stale;
+        self.state = State::Buffering;
         self.last_stale = Some(reason);
         self.stats.resyncs += 1;
+        self.wants_snapshot = true;
         self.diffs.clear();
         self.levels.clear();
         emit(MdEvent::Stale {
@@ -220,25 +333,30 @@ impl Sequencer {
         });
     }
 
-    fn bridges(&self, first: u64, last: u64, snapshot_id: u64) -> bool {
-        if self.futures {
-            first <= snapshot_id && snapshot_id <= last
-        } else {
-            first <= snapshot_id + 1 && snapshot_id < last
+    fn diff_end(&self, last_id: u64, venue_time_ms: u64, st: FrameStamps) -> MdEvent {
+        MdEvent::DiffEnd {
+            symbol: self.symbol,
+            last_id,
+            venue_time_ms,
+            rx: st.rx,
+            decoded: st.decoded,
         }
     }
 
-    fn chains(&self, first: u64, prev_last: Option<u64>, last_u: u64) -> bool {
-        if self.futures {
-            prev_last == Some(last_u)
-        } else {
-            first == last_u + 1
+    fn buffer(&mut self, id: Ids, d: &DepthDiff<'_>, st: FrameStamps) {
+        if let Some(prev) = self.diffs.last() {
+            if id.last <= prev.last_id {
+                self.stats.duplicates += 1;
+                return;
+            }
+            if !self.chains(id, prev.last_id) {
+                self.stats.buffer_breaks += 1;
+                self.diffs.clear();
+                self.levels.clear();
+            }
         }
-    }
-
-    fn buffer(&mut self, d: &DepthDiff<'_>, st: FrameStamps) {
         let n = d.bids.len() + d.asks.len();
-        if self.levels.len() + n > MAX_BUFFERED_LEVELS {
+        if self.levels.len() + n > MAX_BUFFERED_LEVELS || self.diffs.len() >= MAX_BUFFERED_DIFFS {
             self.stats.buffer_overflows += 1;
             self.diffs.clear();
             self.levels.clear();
@@ -247,9 +365,9 @@ impl Sequencer {
         self.levels.extend(d.bids.iter().map(|l| (Side::Buy, *l)));
         self.levels.extend(d.asks.iter().map(|l| (Side::Sell, *l)));
         self.diffs.push(BufferedDiff {
-            first_id: d.first_id,
-            last_id: d.last_id,
-            prev_last_id: d.prev_last_id,
+            first_id: id.first,
+            last_id: id.last,
+            prev_last_id: id.prev_last,
             venue_time_ms: d.event_time_ms,
             rx: st.rx,
             decoded: st.decoded,
@@ -259,52 +377,44 @@ impl Sequencer {
         self.stats.buffered += 1;
     }
 
+    /// Runs the buffered diffs through the rules against the snapshot just
+    /// applied (checked by `buffer_bridges`, so the first diff the snapshot
+    /// does not hold bridges it).
     fn replay_buffer(&mut self, emit: &mut impl FnMut(MdEvent)) {
         let diffs = std::mem::take(&mut self.diffs);
         let levels = std::mem::take(&mut self.levels);
         for b in &diffs {
-            let State::Synced { last_u, bridge } = self.state else {
-                break;
+            let ids = Ids {
+                first: b.first_id,
+                last: b.last_id,
+                prev_last: b.prev_last_id,
             };
-            if b.last_id <= last_u {
-                self.stats.pre_snapshot_dropped += 1;
-                continue;
+            match self.verdict(ids) {
+                Verdict::Skip => {}
+                Verdict::Apply => {
+                    self.state = State::Live { last_u: b.last_id };
+                    self.stats.applied += 1;
+                    for &(side, level) in levels.get(b.start..b.end).unwrap_or(&[]) {
+                        emit(MdEvent::Level {
+                            symbol: self.symbol,
+                            side,
+                            level,
+                        });
+                    }
+                    let st = FrameStamps {
+                        rx: b.rx,
+                        decoded: b.decoded,
+                    };
+                    emit(self.diff_end(b.last_id, b.venue_time_ms, st));
+                }
+                Verdict::Break => {
+                    // Unreachable: the snapshot was checked against the
+                    // buffer before it was applied. Handled like a live
+                    // break all the same.
+                    self.on_break(emit);
+                    break;
+                }
             }
-            let ok = if bridge {
-                self.bridges(b.first_id, b.last_id, last_u)
-            } else {
-                self.chains(b.first_id, b.prev_last_id, last_u)
-            };
-            if !ok {
-                let reason = if bridge {
-                    self.stats.no_bridge += 1;
-                    StaleReason::NoBridge
-                } else {
-                    self.stats.gaps += 1;
-                    StaleReason::Gap
-                };
-                self.go_stale(reason, emit);
-                break;
-            }
-            self.state = State::Synced {
-                last_u: b.last_id,
-                bridge: false,
-            };
-            self.stats.applied += 1;
-            for &(side, level) in levels.get(b.start..b.end).unwrap_or(&[]) {
-                emit(MdEvent::Level {
-                    symbol: self.symbol,
-                    side,
-                    level,
-                });
-            }
-            emit(MdEvent::DiffEnd {
-                symbol: self.symbol,
-                last_id: b.last_id,
-                venue_time_ms: b.venue_time_ms,
-                rx: b.rx,
-                decoded: b.decoded,
-            });
         }
         // Keep the buffers' capacity for the next resync.
         self.diffs = diffs;
@@ -353,12 +463,17 @@ mod tests {
         }
     }
 
-    fn snapshot(id: u64) -> DepthSnapshot<'static> {
-        DepthSnapshot {
-            last_update_id: id,
-            bids: &LEVEL,
-            asks: &[],
-        }
+    fn fut(first: u64, last: u64, prev: u64) -> Step {
+        Step::Diff(diff(first, last, Some(prev)))
+    }
+
+    fn spot(first: u64, last: u64) -> Step {
+        Step::Diff(diff(first, last, None))
+    }
+
+    enum Step {
+        Diff(DepthDiff<'static>),
+        Snapshot(u64),
     }
 
     fn diff_ends(events: &[MdEvent]) -> Vec<u64> {
@@ -371,110 +486,181 @@ mod tests {
             .collect()
     }
 
-    fn run(market: Market, steps: &[Result<DepthDiff<'static>, u64>]) -> (Vec<MdEvent>, SyncStats) {
+    fn run(market: Market, steps: &[Step]) -> (Vec<MdEvent>, Sequencer) {
         let mut s = Sequencer::new(SymbolId(0), market);
         let mut out = Vec::new();
         for step in steps {
             match step {
-                Ok(d) => s.on_diff(d, FrameStamps::default(), &mut |e| out.push(e)),
-                Err(id) => s.on_snapshot(&snapshot(*id), &mut |e| out.push(e)),
+                Step::Diff(d) => s.on_diff(d, FrameStamps::default(), &mut |e| out.push(e)),
+                Step::Snapshot(id) => {
+                    let snap = DepthSnapshot {
+                        last_update_id: *id,
+                        bids: &LEVEL,
+                        asks: &[],
+                    };
+                    s.on_snapshot(&snap, &mut |e| out.push(e));
+                }
             }
         }
-        (out, s.stats())
+        (out, s)
+    }
+
+    fn stale(events: &[MdEvent], reason: StaleReason) -> bool {
+        events
+            .iter()
+            .any(|e| matches!(e, MdEvent::Stale { reason: r, .. } if *r == reason))
     }
 
     #[test]
     fn spot_buffers_until_snapshot_and_bridges_it() {
-        let (ev, st) = run(
-            Market::Spot,
-            &[
-                Ok(diff(1, 5, None)),
-                Ok(diff(6, 9, None)),
-                Ok(diff(10, 12, None)),
-                Err(8),
-                Ok(diff(13, 20, None)),
-            ],
-        );
+        use Step::Snapshot as S;
+        let steps = [spot(1, 5), spot(6, 9), spot(10, 12), S(8), spot(13, 20)];
+        let (ev, s) = run(Market::Spot, &steps);
         assert_eq!(diff_ends(&ev), vec![9, 12, 20]);
-        assert_eq!(st.pre_snapshot_dropped, 1);
-        assert_eq!(st.gaps, 0);
+        assert_eq!(s.stats().pre_snapshot_dropped, 1);
+        assert_eq!(s.stats().gaps, 0);
+    }
+
+    #[test]
+    fn spot_drops_a_diff_ending_at_last_update_id() {
+        let (ev, _) = run(Market::Spot, &[spot(5, 8), spot(9, 12), Step::Snapshot(8)]);
+        assert_eq!(diff_ends(&ev), vec![12]);
+    }
+
+    #[test]
+    fn futures_keep_the_bridging_diff_that_ends_at_last_update_id() {
+        // u == lastUpdateId: spot would drop it, futures apply it
+        // (drop only u < lastUpdateId; first applied U <= id <= u).
+        let steps = [fut(90, 100, 80), fut(105, 110, 100), Step::Snapshot(100)];
+        let (ev, s) = run(Market::Usdm, &steps);
+        assert_eq!(diff_ends(&ev), vec![100, 110]);
+        assert_eq!((s.stats().gaps, s.stats().no_bridge), (0, 0));
+        // Same when the snapshot comes first and the diff after it.
+        let steps = [Step::Snapshot(100), fut(90, 100, 80), fut(105, 110, 100)];
+        let (ev, s) = run(Market::Coinm, &steps);
+        assert_eq!(diff_ends(&ev), vec![100, 110]);
+        assert!(s.is_synced());
     }
 
     #[test]
     fn spot_gap_marks_stale_and_buffers_for_the_next_snapshot() {
-        let (ev, st) = run(
-            Market::Spot,
-            &[Err(4), Ok(diff(5, 6, None)), Ok(diff(8, 9, None))],
-        );
+        let (ev, s) = run(Market::Spot, &[Step::Snapshot(4), spot(5, 6), spot(8, 9)]);
         assert_eq!(diff_ends(&ev), vec![6]);
-        assert_eq!(st.gaps, 1);
-        assert!(ev.iter().any(|e| matches!(
-            e,
-            MdEvent::Stale {
-                reason: StaleReason::Gap,
-                ..
-            }
-        )));
+        assert_eq!(s.stats().gaps, 1);
+        assert!(stale(&ev, StaleReason::Gap));
     }
 
     #[test]
     fn futures_chain_on_pu_not_on_u_plus_one() {
-        let (ev, st) = run(
-            Market::Usdm,
-            &[
-                Err(100),
-                Ok(diff(90, 110, Some(80))),
-                Ok(diff(150, 160, Some(110))),
-                Ok(diff(170, 180, Some(165))),
-            ],
-        );
+        let steps = [
+            Step::Snapshot(100),
+            fut(90, 110, 80),
+            fut(150, 160, 110),
+            fut(170, 180, 165),
+        ];
+        let (ev, s) = run(Market::Usdm, &steps);
         assert_eq!(diff_ends(&ev), vec![110, 160]);
-        assert_eq!(st.gaps, 1);
+        assert_eq!(s.stats().gaps, 1);
     }
 
     #[test]
-    fn snapshot_not_bridged_by_first_diff_is_stale() {
-        let (ev, st) = run(Market::Spot, &[Err(10), Ok(diff(20, 30, None))]);
+    fn snapshot_not_bridged_by_the_first_diff_after_it_is_stale() {
+        let (ev, s) = run(Market::Spot, &[Step::Snapshot(10), spot(20, 30)]);
         assert!(diff_ends(&ev).is_empty());
-        assert_eq!(st.no_bridge, 1);
-        assert!(ev.iter().any(|e| matches!(
-            e,
-            MdEvent::Stale {
-                reason: StaleReason::NoBridge,
-                ..
-            }
-        )));
+        assert_eq!(s.stats().no_bridge, 1);
+        assert!(stale(&ev, StaleReason::NoBridge));
+        assert!(!s.is_synced());
+    }
+
+    #[test]
+    fn snapshot_older_than_the_buffer_is_refetched_and_the_buffer_kept() {
+        let mut steps = vec![spot(20, 25), spot(26, 30), Step::Snapshot(10)];
+        let (ev, mut s) = run(Market::Spot, &steps);
+        assert!(ev.is_empty(), "an unusable snapshot is not applied: {ev:?}");
+        assert_eq!(s.stats().snapshots_refetched, 1);
+        assert_eq!((s.stats().gaps, s.stats().no_bridge), (0, 0));
+        assert!(s.take_snapshot_request());
+        // The refetched snapshot bridges the kept buffer.
+        steps.push(Step::Snapshot(27));
+        let (ev, s) = run(Market::Spot, &steps);
+        assert_eq!(diff_ends(&ev), vec![30]);
+        assert!(s.is_synced());
+    }
+
+    #[test]
+    fn futures_snapshot_between_two_diffs_is_refetched() {
+        let steps = [fut(90, 100, 80), fut(105, 110, 100), Step::Snapshot(102)];
+        let (ev, s) = run(Market::Usdm, &steps);
+        assert!(diff_ends(&ev).is_empty());
+        assert_eq!(s.stats().snapshots_refetched, 1);
+        assert!(!s.is_synced());
+    }
+
+    #[test]
+    fn a_newer_snapshot_resyncs_a_synced_book_and_an_older_one_is_ignored() {
+        let steps = [
+            Step::Snapshot(4),
+            spot(5, 6),
+            Step::Snapshot(3),
+            Step::Snapshot(20),
+            spot(7, 9),
+            spot(18, 22),
+        ];
+        let (ev, s) = run(Market::Spot, &steps);
+        assert_eq!(diff_ends(&ev), vec![6, 22]);
+        let begins = ev
+            .iter()
+            .filter(|e| matches!(e, MdEvent::SnapshotBegin { .. }))
+            .count();
+        assert_eq!(begins, 2);
+        let st = s.stats();
+        assert_eq!((st.snapshots, st.snapshots_ignored), (2, 1));
+        assert_eq!((st.pre_snapshot_dropped, st.gaps), (1, 0));
+    }
+
+    #[test]
+    fn a_break_in_the_buffer_discards_the_older_diffs() {
+        let steps = [spot(1, 5), spot(9, 12), Step::Snapshot(10), spot(13, 14)];
+        let (ev, s) = run(Market::Spot, &steps);
+        assert_eq!(diff_ends(&ev), vec![12, 14]);
+        assert_eq!(s.stats().buffer_breaks, 1);
     }
 
     #[test]
     fn duplicate_diff_is_skipped_without_a_gap() {
-        let (ev, st) = run(
-            Market::Spot,
-            &[
-                Err(4),
-                Ok(diff(5, 6, None)),
-                Ok(diff(5, 6, None)),
-                Ok(diff(7, 8, None)),
-            ],
-        );
+        let steps = [Step::Snapshot(4), spot(5, 6), spot(5, 6), spot(7, 8)];
+        let (ev, s) = run(Market::Spot, &steps);
         assert_eq!(diff_ends(&ev), vec![6, 8]);
-        assert_eq!((st.duplicates, st.gaps), (1, 0));
+        assert_eq!((s.stats().duplicates, s.stats().gaps), (1, 0));
     }
 
     #[test]
     fn stale_instrument_resyncs_on_the_next_snapshot() {
-        let (ev, st) = run(
-            Market::Spot,
-            &[
-                Err(4),
-                Ok(diff(5, 6, None)),
-                Ok(diff(9, 10, None)),
-                Ok(diff(11, 12, None)),
-                Err(10),
-                Ok(diff(13, 14, None)),
-            ],
-        );
+        let steps = [
+            Step::Snapshot(4),
+            spot(5, 6),
+            spot(9, 10),
+            spot(11, 12),
+            Step::Snapshot(10),
+            spot(13, 14),
+        ];
+        let (ev, s) = run(Market::Spot, &steps);
         assert_eq!(diff_ends(&ev), vec![6, 12, 14]);
+        let st = s.stats();
         assert_eq!((st.gaps, st.snapshots, st.stale_frames), (1, 2, 1));
+    }
+
+    #[test]
+    fn the_buffer_is_bounded_in_diffs_not_only_in_levels() {
+        let mut s = Sequencer::new(SymbolId(0), Market::Spot);
+        let empty = |u: u64| DepthDiff {
+            bids: &[],
+            ..diff(u, u, None)
+        };
+        for u in 1..=(MAX_BUFFERED_DIFFS as u64 + 10) {
+            s.on_diff(&empty(u), FrameStamps::default(), &mut |_| {});
+        }
+        assert!(s.diffs.len() <= MAX_BUFFERED_DIFFS);
+        assert_eq!(s.stats().buffer_overflows, 1);
     }
 }

@@ -64,6 +64,9 @@ pub struct SymbolSection {
     pub crossed: u64,
     /// Snapshots applied.
     pub snapshots: u64,
+    /// Snapshots no buffered diff could bridge (older than the buffer):
+    /// not applied, a new one fetched.
+    pub snapshots_refetched: u64,
     /// Trades seen.
     pub trades: u64,
     /// Breaks in consecutive trade ids.
@@ -220,6 +223,7 @@ impl Report {
                 duplicates: sync.duplicates,
                 crossed: b.crossed,
                 snapshots: sync.snapshots,
+                snapshots_refetched: sync.snapshots_refetched,
                 trades: m.map_or(0, |m| m.trades),
                 trade_id_gaps: m.map_or(0, |m| m.trade_id_gaps),
                 state: state_name(b.state),
