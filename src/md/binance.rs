@@ -19,6 +19,7 @@
 //! (4.4x; 4.7x fewer instructions). Numbers and method in `scan.rs`.
 
 mod general;
+mod nesting;
 mod num;
 mod scan;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -37,6 +38,21 @@ use crate::types::{Level, SymbolName};
 /// that is not a Binance frame and is refused with [`DecodeError::TooLarge`]
 /// before any parsing.
 pub const MAX_FRAME_BYTES: usize = 4 << 20;
+
+/// Deepest JSON nesting accepted. Binance frames nest at most four deep
+/// (envelope, event, level list, level); the general path recurses per
+/// level of nesting, so deeper input is refused before it is parsed.
+pub const MAX_NESTING: usize = 16;
+
+/// Most levels accepted on one side of one frame. Binance sends at most
+/// 5,000 per side (a spot REST snapshot); a hostile snapshot up to this
+/// size is still applied (in bounded chunks downstream), beyond it the
+/// frame is refused. The frame-size limit bounds the buffers either way.
+pub const MAX_LEVELS_PER_SIDE: usize = 1 << 18;
+
+/// Level capacity kept per side after a frame that grew the buffers beyond
+/// it (a hostile frame must not pin its memory).
+const KEPT_LEVELS: usize = 16 * 1024;
 
 /// Level capacity reserved per side at construction, so ordinary diffs never
 /// grow the buffers; a large REST snapshot grows them once (warm-up).
@@ -120,9 +136,40 @@ impl Decoder {
         }
         let decoded = match scan::decode(frame, &mut self.bids, &mut self.asks) {
             Some(d) => d,
-            None => general::decode(frame, &mut self.bids, &mut self.asks)?,
+            None => self.general(frame)?,
         };
+        self.check_levels()?;
         Ok(self.view(decoded))
+    }
+
+    /// The general path behind the nesting guard.
+    fn general(&mut self, frame: &[u8]) -> Result<Decoded, DecodeError> {
+        if !nesting::within(frame, MAX_NESTING) {
+            return Err(DecodeError::TooDeep { max: MAX_NESTING });
+        }
+        general::decode(frame, &mut self.bids, &mut self.asks)
+    }
+
+    /// Refuses a frame with too many levels and gives back the memory a
+    /// huge frame made the buffers take.
+    fn check_levels(&mut self) -> Result<(), DecodeError> {
+        let too_many =
+            self.bids.len() > MAX_LEVELS_PER_SIDE || self.asks.len() > MAX_LEVELS_PER_SIDE;
+        if too_many {
+            self.bids.clear();
+            self.asks.clear();
+        }
+        for v in [&mut self.bids, &mut self.asks] {
+            if v.capacity() > KEPT_LEVELS && v.len() <= KEPT_LEVELS {
+                v.shrink_to(KEPT_LEVELS);
+            }
+        }
+        if too_many {
+            return Err(DecodeError::TooManyLevels {
+                max: MAX_LEVELS_PER_SIDE,
+            });
+        }
+        Ok(())
     }
 
     /// Only the strict fast scanner: `None` when it declines the frame
@@ -142,7 +189,8 @@ impl Decoder {
         if frame.len() > MAX_FRAME_BYTES {
             return Err(DecodeError::TooLarge);
         }
-        let decoded = general::decode(frame, &mut self.bids, &mut self.asks)?;
+        let decoded = self.general(frame)?;
+        self.check_levels()?;
         Ok(self.view(decoded))
     }
 

@@ -164,11 +164,23 @@ pub enum DecodeError {
     /// A frame larger than the decoder accepts.
     #[error("frame too large")]
     TooLarge,
+    /// JSON nested deeper than any Binance frame (refused before parsing).
+    #[error("JSON nested deeper than {max} levels")]
+    TooDeep {
+        /// The limit.
+        max: usize,
+    },
+    /// More levels on one side than the decoder accepts.
+    #[error("more than {max} levels on one side")]
+    TooManyLevels {
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl DecodeError {
     /// Every kind name, in report order.
-    pub const KINDS: [&'static str; 8] = [
+    pub const KINDS: [&'static str; 10] = [
         "invalid_utf8",
         "invalid_json",
         "missing_field",
@@ -177,6 +189,8 @@ impl DecodeError {
         "non_positive_px",
         "bad_symbol",
         "too_large",
+        "too_deep",
+        "too_many_levels",
     ];
 
     /// Stable index into [`DecodeError::KINDS`], for fixed-size counters.
@@ -190,6 +204,8 @@ impl DecodeError {
             DecodeError::NonPositivePx(_) => 5,
             DecodeError::BadSymbol => 6,
             DecodeError::TooLarge => 7,
+            DecodeError::TooDeep { .. } => 8,
+            DecodeError::TooManyLevels { .. } => 9,
         }
     }
 

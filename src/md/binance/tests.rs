@@ -30,6 +30,10 @@ fn decode(frame: &str) -> Result<Frame<'static>, DecodeError> {
     Box::leak(Box::new(Decoder::new())).decode(frame.as_bytes())
 }
 
+fn decode_bytes(frame: &[u8]) -> Result<Frame<'static>, DecodeError> {
+    Box::leak(Box::new(Decoder::new())).decode(frame)
+}
+
 fn lvl(px: i64, qty: i64) -> Level {
     Level {
         px: Px(px),
@@ -282,6 +286,48 @@ fn symbol_too_long_is_bad_symbol() {
 fn oversized_frame_is_too_large() {
     let big = vec![b' '; MAX_FRAME_BYTES + 1];
     assert_eq!(Decoder::new().decode(&big).err(), Some(E::TooLarge));
+}
+
+#[test]
+fn deeply_nested_json_is_refused_before_parsing() {
+    // 40,000 bytes that overflowed the stack of the recursive path.
+    let mut bomb = vec![b'['; 20_000];
+    bomb.extend(std::iter::repeat_n(b']', 20_000));
+    let max = super::MAX_NESTING;
+    assert_eq!(decode_bytes(&bomb), Err(E::TooDeep { max }));
+    // The same inside a valid-looking envelope.
+    let nested = format!(
+        r#"{{"stream":"btcusdt@depth","data":{}1{}}}"#,
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    assert_eq!(decode(&nested), Err(E::TooDeep { max }));
+    assert_eq!(
+        Decoder::new().decode_general(&bomb).err(),
+        Some(E::TooDeep { max })
+    );
+}
+
+#[test]
+fn a_frame_with_too_many_levels_is_refused_and_its_memory_given_back() {
+    let n = super::MAX_LEVELS_PER_SIDE + 1;
+    let mut snap = String::from(r#"{"lastUpdateId":1,"bids":["#);
+    for i in 0..n {
+        if i > 0 {
+            snap.push(',');
+        }
+        snap.push_str(r#"["1","1"]"#);
+    }
+    snap.push_str(r#"],"asks":[]}"#);
+    let mut d = Decoder::new();
+    assert_eq!(
+        d.decode(snap.as_bytes()).err(),
+        Some(E::TooManyLevels {
+            max: super::MAX_LEVELS_PER_SIDE
+        })
+    );
+    assert!(d.decode(USDM_TICKER.as_bytes()).is_ok());
+    assert!(d.bids.capacity() <= super::KEPT_LEVELS);
 }
 
 #[test]
