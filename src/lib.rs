@@ -1,22 +1,19 @@
 //! tickwire: a thread-per-core tick-to-trade appliance.
 //!
-//! Market data (`md`) -> L2 books and strategy (`book`, `strategy`) ->
-//! pre-trade risk (`risk`) -> order routing (`router`), each stage a task on
-//! a pinned glommio executor (`runtime`), connected by `rtrb` SPSC rings of
-//! fixed-size `Copy` messages and timestamped from the TSC at every hop.
-//! Recorded feeds (`capture`) replay through the whole pipeline and produce
-//! a latency and correctness report (`telemetry`).
+//! This package is the application layer: the command line ([`cli`]) and
+//! the applications ([`app`]: live session wiring, demo, monitor, record).
+//! Everything below lives in its own crate, so the compiler enforces the
+//! layering (docs/architecture.md, "Layers"):
+//!
+//! - `tickwire-core`: the shared vocabulary (units, orders, ring messages,
+//!   the `Stage` trait, histograms);
+//! - stages `tickwire-md`, `tickwire-book`, `tickwire-strategy`,
+//!   `tickwire-risk`, `tickwire-router`, and the capture format
+//!   `tickwire-capture`;
+//! - `tickwire-config` (composes each stage's configuration section);
+//! - `tickwire-runtime` (executors, pinning, pipeline wiring) and
+//!   `tickwire-telemetry` (reports).
 
-pub mod book;
-pub mod capture;
+pub mod app;
 pub mod cli;
-pub mod config;
-pub mod md;
-pub mod orders;
-pub mod risk;
-pub mod router;
-pub mod runtime;
-pub mod strategy;
-pub mod telemetry;
-pub mod types;
 pub mod venue;

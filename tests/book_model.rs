@@ -5,8 +5,8 @@ mod common;
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use tickwire::book::l2::{L2Book, WINDOW_LOG2};
-use tickwire::types::{Level, Px, Qty, Side};
+use tickwire_book::l2::{L2Book, WINDOW_LOG2};
+use tickwire_core::types::{Level, Px, Qty, Side};
 
 /// Reference book: one ordered map per side.
 #[derive(Default)]
@@ -231,7 +231,7 @@ fn replay_capture(file: &str) -> Option<L2Book> {
     let f = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let lines = std::io::BufReader::new(flate2::read::GzDecoder::new(f)).lines();
     let fixed = |v: &serde_json::Value| {
-        tickwire::types::parse_fixed(v.as_str().expect("string").as_bytes()).expect("decimal")
+        tickwire_core::types::parse_fixed(v.as_str().expect("string").as_bytes()).expect("decimal")
     };
     let apply = |book: &mut L2Book, side: Side, levels: &serde_json::Value| {
         for l in levels.as_array().expect("levels") {

@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use tickwire::capture::binary::{CaptureWriter, Header};
-use tickwire::capture::synth::{SynthTruth, synthetic_session, synthetic_session_with_truth};
-use tickwire::capture::{Capture, CaptureError, InMemorySource, import};
-use tickwire::types::{Market, Px, SymbolName, parse_fixed};
+use tickwire_capture::binary::{CaptureWriter, Header};
+use tickwire_capture::synth::{SynthTruth, synthetic_session, synthetic_session_with_truth};
+use tickwire_capture::{Capture, CaptureError, InMemorySource, import};
+use tickwire_core::types::{Market, Px, SymbolName, parse_fixed};
 
 /// A per-test scratch directory, removed on drop.
 struct TempDir(PathBuf);
@@ -540,7 +540,7 @@ fn synthetic_sessions_chain_and_their_tickers_match_the_book() {
 
 #[test]
 fn synthetic_pair_overlaps_in_time() {
-    let c = tickwire::capture::synth::synthetic_capture(7, 2_000).unwrap();
+    let c = tickwire_capture::synth::synthetic_capture(7, 2_000).unwrap();
     let same = Capture::from_text_sources(vec![
         ("spot".into(), synthetic_session(7, Market::Spot, 2_000)),
         ("usdm".into(), synthetic_session(7, Market::Usdm, 2_000)),
@@ -607,7 +607,7 @@ fn corrupted_bytes_never_panic_the_readers() {
 
 #[test]
 fn binary_writer_is_readable_after_each_flush() {
-    use tickwire::capture::binary::BinaryFile;
+    use tickwire_capture::binary::BinaryFile;
     let dir = TempDir::new("bin-live");
     let p = dir.file("live.twcap");
     let header = Header {

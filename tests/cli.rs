@@ -164,7 +164,7 @@ fn imported_binary_capture_replays_like_its_text() {
     let text = dir.join("session.txt");
     std::fs::write(
         &text,
-        tickwire::capture::synth::synthetic_session(3, tickwire::types::Market::Usdm, 5000),
+        tickwire_capture::synth::synthetic_session(3, tickwire_core::types::Market::Usdm, 5000),
     )
     .unwrap();
     let bin = dir.join("session.twcap");

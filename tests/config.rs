@@ -3,11 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use tickwire::config::{
-    self, ConfigError, IdlePolicy, StageName, StrategyKind, embedded_default,
+use tickwire_config::{
+    self as config, ConfigError, IdlePolicy, StageName, StrategyKind, embedded_default,
     embedded_default_for_cores, load, load_files_with_cores, render_check,
 };
-use tickwire::types::Qty;
+use tickwire_core::types::Qty;
 
 const AFFINITY: &str = include_str!("../conf/affinity.toml");
 const AFFINITY_1CORE: &str = include_str!("../conf/affinity-1core.toml");

@@ -7,11 +7,11 @@ mod common;
 
 use std::time::Duration;
 
-use tickwire::config::Config;
-use tickwire::md::source::Pace;
-use tickwire::runtime::demo::{DemoOptions, DemoOutput, run_demo};
-use tickwire::telemetry::report::Report;
+use tickwire::app::demo::{DemoOptions, DemoOutput, run_demo};
 use tickwire::venue::Faults;
+use tickwire_config::Config;
+use tickwire_core::source::Pace;
+use tickwire_telemetry::report::Report;
 
 fn options(frames: usize, faults: Faults) -> DemoOptions {
     DemoOptions {

@@ -13,10 +13,10 @@ mod common;
 
 use std::time::Duration;
 
-use tickwire::md::source::Pace;
-use tickwire::runtime::demo::{DemoOptions, run_demo};
-use tickwire::telemetry::report::Report;
+use tickwire::app::demo::{DemoOptions, run_demo};
 use tickwire::venue::Faults;
+use tickwire_core::source::Pace;
+use tickwire_telemetry::report::Report;
 
 fn run(file: &str, market: &str, tickers: u64, bid: &str, ask: &str, faults: Faults) {
     let Some(dir) = common::marketdata() else {

@@ -5,23 +5,23 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use tickwire::config::schema::{IdlePolicy, StageName};
-use tickwire::runtime::executors::{self, ExecutorPlan, RunError};
-use tickwire::runtime::stage::{Progress, Stage, StageError, StageOutput};
+use tickwire_config::schema::{IdlePolicy, StageName};
+use tickwire_core::stage::{Progress, Stage, StageError};
+use tickwire_runtime::executors::{self, ExecutorPlan, RunError};
+use tickwire_runtime::hosted::host;
 
 /// A stage that waits for ever (like a consumer whose producer died).
 struct Waits(StageName);
 
 impl Stage for Waits {
+    type Report = ();
     fn name(&self) -> StageName {
         self.0
     }
     fn poll(&mut self) -> Result<Progress, StageError> {
         Ok(Progress::Idle)
     }
-    fn finish(self: Box<Self>) -> StageOutput {
-        StageOutput::Router(Box::default())
-    }
+    fn finish(self) {}
 }
 
 /// A stage that fails after a few polls, by error or by panic.
@@ -31,6 +31,7 @@ struct Fails {
 }
 
 impl Stage for Fails {
+    type Report = ();
     fn name(&self) -> StageName {
         StageName::Md
     }
@@ -42,14 +43,12 @@ impl Stage for Fails {
         if self.panic {
             panic!("decoder exploded");
         }
-        Err(StageError {
-            stage: "md",
-            message: "capture file vanished".into(),
+        Err(StageError::Failed {
+            stage: StageName::Md,
+            source: "capture file vanished".into(),
         })
     }
-    fn finish(self: Box<Self>) -> StageOutput {
-        StageOutput::Router(Box::default())
-    }
+    fn finish(self) {}
 }
 
 fn run_with_failing_stage(panic: bool) -> RunError {
@@ -60,15 +59,15 @@ fn run_with_failing_stage(panic: bool) -> RunError {
             idle: IdlePolicy::BusySpin,
             park_us: 0,
             stages: vec![
-                Box::new(Fails { polls: 0, panic }),
-                Box::new(Waits(StageName::Book)),
+                host(Fails { polls: 0, panic }).0,
+                host(Waits(StageName::Book)).0,
             ],
         },
         ExecutorPlan {
             core: 1.min(core_affinity::get_core_ids().map_or(1, |c| c.len()) - 1),
             idle: IdlePolicy::Park,
             park_us: 50,
-            stages: vec![Box::new(Waits(StageName::Risk))],
+            stages: vec![host(Waits(StageName::Risk)).0],
         },
     ];
     executors::run(plans, Arc::new(AtomicBool::new(false)))
@@ -79,10 +78,20 @@ fn run_with_failing_stage(panic: bool) -> RunError {
 fn failing_stage_stops_every_executor_and_reports_its_own_error() {
     let e = run_with_failing_stage(false);
     assert_eq!(e.to_string(), "stage md failed: capture file vanished");
+    assert!(matches!(
+        e,
+        RunError::Stage(StageError::Failed {
+            stage: StageName::Md,
+            ..
+        })
+    ));
 }
 
 #[test]
 fn panicking_stage_is_a_stage_error_not_a_hang() {
     let e = run_with_failing_stage(true);
-    assert_eq!(e.to_string(), "stage md failed: panicked: decoder exploded");
+    assert!(
+        matches!(&e, RunError::Stage(StageError::Panicked { stage: StageName::Md, message }) if message == "decoder exploded"),
+        "{e}"
+    );
 }

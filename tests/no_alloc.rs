@@ -9,11 +9,12 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tickwire::capture::Capture;
-use tickwire::md::source::{Pace, ReplaySource};
-use tickwire::md::stage::OnFull;
-use tickwire::runtime::pipeline;
-use tickwire::runtime::stage::Progress;
+use tickwire_capture::Capture;
+use tickwire_capture::ReplaySource;
+use tickwire_core::source::Pace;
+use tickwire_core::stage::Progress;
+use tickwire_md::stage::OnFull;
+use tickwire_runtime::pipeline;
 
 use common::alloc::{ALLOCS, COUNTING};
 

@@ -4,12 +4,12 @@
 mod common;
 
 use common::{replay, replay_with, section, shipped};
-use tickwire::capture::Capture;
-use tickwire::capture::synth::synthetic_session_with_truth;
-use tickwire::md::stage::OnFull;
-use tickwire::types::Market;
+use tickwire_capture::Capture;
+use tickwire_capture::synth::synthetic_session_with_truth;
+use tickwire_core::types::Market;
+use tickwire_md::stage::OnFull;
 
-fn lines(market: Market, frames: usize) -> (Vec<String>, tickwire::capture::synth::SynthTruth) {
+fn lines(market: Market, frames: usize) -> (Vec<String>, tickwire_capture::synth::SynthTruth) {
     let (bytes, truth) = synthetic_session_with_truth(7, market, frames);
     let text = String::from_utf8(bytes).expect("synthetic sessions are UTF-8");
     (text.lines().map(str::to_owned).collect(), truth)
@@ -182,10 +182,11 @@ fn full_md_ring_with_wait_policy_loses_nothing() {
 fn periodic_snapshots_are_written_on_venue_time_and_read_back_zero_copy() {
     use std::sync::Arc;
     use std::sync::atomic::AtomicBool;
-    use tickwire::book::snapshot::MappedSnapshot;
-    use tickwire::book::stage::SnapshotPolicy;
-    use tickwire::md::source::{Pace, ReplaySource};
-    use tickwire::runtime::pipeline::{self, RunOptions};
+    use tickwire_book::snapshot::MappedSnapshot;
+    use tickwire_book::stage::SnapshotPolicy;
+    use tickwire_capture::ReplaySource;
+    use tickwire_core::source::Pace;
+    use tickwire_runtime::pipeline::{self, RunOptions};
 
     let (l, truth) = lines(Market::Spot, 5_000);
     let dir = std::env::temp_dir().join(format!("tickwire-periodic-{}", std::process::id()));
@@ -232,7 +233,7 @@ fn periodic_snapshots_are_written_on_venue_time_and_read_back_zero_copy() {
 
 #[test]
 fn strategy_learns_its_fills_and_stops_at_its_own_position_limit() {
-    use tickwire::types::Qty;
+    use tickwire_core::types::Qty;
     let (l, _) = lines(Market::Usdm, 20_000);
     let mut cfg = shipped("affinity.toml");
     let clip = cfg.app.strategy.clip_qty;
@@ -252,7 +253,7 @@ fn strategy_learns_its_fills_and_stops_at_its_own_position_limit() {
         "position {position} beyond the strategy's max_position {clip} + one clip in flight"
     );
     assert_eq!(
-        out.risk.stats.rejected[tickwire::orders::RejectReason::MaxPosition.index()],
+        out.risk.stats.rejected[tickwire_core::orders::RejectReason::MaxPosition.index()],
         0
     );
 }
@@ -260,16 +261,16 @@ fn strategy_learns_its_fills_and_stops_at_its_own_position_limit() {
 /// A replay that reports a reconnect of its (only) connection after
 /// `after` frames, as a live source does.
 struct ReconnectingSource {
-    inner: tickwire::md::source::ReplaySource,
+    inner: tickwire_capture::ReplaySource,
     taken: u64,
     after: u64,
     fired: bool,
 }
 
-impl tickwire::md::source::FrameSource for ReconnectingSource {
-    fn next_frame(&mut self, now_ns: u64) -> tickwire::md::source::Next<'_> {
+impl tickwire_core::source::FrameSource for ReconnectingSource {
+    fn next_frame(&mut self, now_ns: u64) -> tickwire_core::source::Next<'_> {
         let next = self.inner.next_frame(now_ns);
-        if matches!(next, tickwire::md::source::Next::Frame { .. }) {
+        if matches!(next, tickwire_core::source::Next::Frame { .. }) {
             self.taken += 1;
         }
         next
@@ -277,14 +278,14 @@ impl tickwire::md::source::FrameSource for ReconnectingSource {
     fn progress(&self) -> (u64, Option<u64>) {
         self.inner.progress()
     }
-    fn take_control(&mut self) -> Option<tickwire::md::source::SourceControl> {
+    fn take_control(&mut self) -> Option<tickwire_core::source::SourceControl> {
         if self.fired || self.taken < self.after {
             return None;
         }
         self.fired = true;
-        Some(tickwire::md::source::SourceControl::Resync {
+        Some(tickwire_core::source::SourceControl::Resync {
             market: Market::Usdm,
-            symbol: tickwire::types::SymbolName::new(b"BTCUSDT").unwrap(),
+            symbol: tickwire_core::types::SymbolName::new(b"BTCUSDT").unwrap(),
         })
     }
 }
@@ -293,10 +294,7 @@ impl tickwire::md::source::FrameSource for ReconnectingSource {
 fn reconnect_of_a_live_source_marks_its_books_stale_until_a_new_snapshot() {
     let (l, _) = lines(Market::Usdm, 10_000);
     let source = ReconnectingSource {
-        inner: tickwire::md::source::ReplaySource::new(
-            capture(&l),
-            tickwire::md::source::Pace::Max,
-        ),
+        inner: tickwire_capture::ReplaySource::new(capture(&l), tickwire_core::source::Pace::Max),
         taken: 0,
         after: 5_000,
         fired: false,
@@ -310,7 +308,7 @@ fn reconnect_of_a_live_source_marks_its_books_stale_until_a_new_snapshot() {
     );
     assert_eq!(
         usdm.state,
-        tickwire::book::stage::BookState::Stale,
+        tickwire_book::stage::BookState::Stale,
         "no new snapshot in this session"
     );
     assert!(usdm.check.matched > 0 && usdm.check.mismatched == 0);

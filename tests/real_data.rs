@@ -5,8 +5,8 @@
 mod common;
 
 use common::{marketdata, replay, section, shipped};
-use tickwire::capture::Capture;
-use tickwire::telemetry::report::{Report, SymbolSection};
+use tickwire_capture::Capture;
+use tickwire_telemetry::report::{Report, SymbolSection};
 
 const SPOT: &str = "spot_btcusdt_20240808.gz";
 const USDM: &str = "usdm_btcusdt_20240808.gz";
@@ -117,7 +117,7 @@ fn both_captures_in_one_run_are_two_books_with_every_layout() {
 fn binary_import_replays_identically() {
     let Some(dir) = marketdata() else { return };
     let tmp = std::env::temp_dir().join(format!("tickwire-import-{}.twcap", std::process::id()));
-    tickwire::capture::import(&dir.join(SPOT), &tmp).expect("import");
+    tickwire_capture::import(&dir.join(SPOT), &tmp).expect("import");
     let c = Capture::open(&[tmp.display().to_string()]).expect("open binary capture");
     let r = replay(&shipped("affinity.toml"), c);
     let _ = std::fs::remove_file(&tmp);
@@ -267,11 +267,11 @@ fn day_files_replayed_back_to_back_continue_one_book() {
 /// the `u` of the last diff applied.
 fn plain_book(l: &[String], upto: usize) -> (serde_json::Value, u64) {
     use std::collections::BTreeMap;
-    let mut bids: BTreeMap<tickwire::types::Px, String> = BTreeMap::new();
-    let mut asks: BTreeMap<tickwire::types::Px, String> = BTreeMap::new();
+    let mut bids: BTreeMap<tickwire_core::types::Px, String> = BTreeMap::new();
+    let mut asks: BTreeMap<tickwire_core::types::Px, String> = BTreeMap::new();
     let px = |s: &serde_json::Value| {
-        tickwire::types::Px(
-            tickwire::types::parse_fixed(s.as_str().expect("px").as_bytes()).expect("decimal"),
+        tickwire_core::types::Px(
+            tickwire_core::types::parse_fixed(s.as_str().expect("px").as_bytes()).expect("decimal"),
         )
     };
     let mut apply = |levels: &serde_json::Value, bid: bool| {

@@ -8,15 +8,15 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use tickwire::capture::Capture;
-use tickwire::capture::record::{RecordOptions, record};
-use tickwire::types::{Market, SymbolName};
+use tickwire::app::record::{RecordOptions, record};
 use tickwire::venue::{SimConfig, VenueSim};
+use tickwire_capture::Capture;
+use tickwire_core::types::{Market, SymbolName};
 
 #[test]
 fn recorded_live_feed_replays_with_every_book_check_matching() {
     let mut cfg = SimConfig::synthetic(6_000, "key", "secret");
-    cfg.pace = tickwire::md::source::Pace::Recorded { speed: 20.0 };
+    cfg.pace = tickwire_core::source::Pace::Recorded { speed: 20.0 };
     let sim = VenueSim::start(cfg).expect("simulator starts");
     let out = std::env::temp_dir().join(format!("tickwire-record-{}.twcap", std::process::id()));
     let stats = record(

@@ -1,14 +1,14 @@
 //! Pre-trade risk and paper venue behaviour, through the public API.
 
 use proptest::prelude::*;
-use tickwire::config::schema::{PaperConf, RiskConf};
-use tickwire::orders::{
+use tickwire_config::schema::{PaperConf, RiskConf};
+use tickwire_core::orders::{
     ExecKind, ExecReport, Order, OrderId, OrderIntent, PathStamps, RejectReason, RouterCmd,
     TimeInForce,
 };
-use tickwire::risk::{RiskEngine, RiskError};
-use tickwire::router::paper::PaperVenue;
-use tickwire::types::{FIXED_SCALE, Level, Px, Qty, Side, SymbolId};
+use tickwire_core::types::{FIXED_SCALE, Level, Px, Qty, Side, SymbolId};
+use tickwire_risk::{RiskEngine, RiskError};
+use tickwire_router::paper::PaperVenue;
 
 const S: i64 = FIXED_SCALE;
 
@@ -713,8 +713,8 @@ proptest! {
 
 #[test]
 fn strategy_intent_flows_through_risk_to_a_paper_fill() {
-    use tickwire::config::schema::{StrategyConf, StrategyKind};
-    use tickwire::strategy::{BookTop, ImbalanceTaker, IntentSink, Strategy};
+    use tickwire_config::schema::{StrategyConf, StrategyKind};
+    use tickwire_strategy::{BookTop, ImbalanceTaker, IntentSink, Strategy};
     let sc = StrategyConf {
         kind: StrategyKind::Imbalance,
         imbalance_pct: 60,

@@ -12,15 +12,17 @@ use std::time::{Duration, Instant};
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
-use tickwire::orders::{ExecKind, ExecReport, Order, OrderId, PathStamps, RouterCmd, TimeInForce};
-use tickwire::router::binance::client::{VenueError, parse_order};
-use tickwire::router::binance::sign::Signer;
-use tickwire::router::binance::{
+use tickwire_core::msg::{FromRouter, ToRouter};
+use tickwire_core::orders::{
+    ExecKind, ExecReport, Order, OrderId, PathStamps, RouterCmd, TimeInForce,
+};
+use tickwire_core::types::{Px, Qty, Side, SymbolId, SymbolName, parse_fixed};
+use tickwire_router::binance::client::{VenueError, parse_order};
+use tickwire_router::binance::sign::Signer;
+use tickwire_router::binance::{
     BinanceClient, BreakerState, ClientConfig, Credentials, Engine, EngineConfig, KeyError,
     LiveConfig, LiveError, LiveRouter, client_order_id,
 };
-use tickwire::runtime::msg::{FromRouter, ToRouter};
-use tickwire::types::{Px, Qty, Side, SymbolId, SymbolName, parse_fixed};
 
 const KEY: &str = "mockKEYabcdef0123456789";
 const SECRET: &str = "mockSECRETzyxw9876543210";
@@ -95,7 +97,7 @@ impl Drop for Mock {
 }
 
 fn wall_ms() -> u64 {
-    tickwire::router::binance::client::wall_ms()
+    tickwire_router::binance::client::wall_ms()
 }
 
 impl Mock {

@@ -6,14 +6,14 @@ mod common;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use tickwire::book::check::{TickerCheck, Top};
-use tickwire::book::l2::L2Book;
-use tickwire::md::binance::Decoder;
-use tickwire::md::frame::Frame;
-use tickwire::md::sync::{FrameStamps, Sequencer};
-use tickwire::runtime::msg::MdEvent;
-use tickwire::types::{Level, Market, Qty, SymbolId};
 use tickwire::venue::{Faults, OrderStatus, SimConfig, VenueSim, sign};
+use tickwire_book::check::{TickerCheck, Top};
+use tickwire_book::l2::L2Book;
+use tickwire_core::msg::MdEvent;
+use tickwire_core::types::{Level, Market, Qty, SymbolId};
+use tickwire_md::binance::Decoder;
+use tickwire_md::frame::Frame;
+use tickwire_md::sync::{FrameStamps, Sequencer};
 use tungstenite::{Message, WebSocket};
 
 const KEY: &str = "test-key";
@@ -383,7 +383,7 @@ impl Drop for TempFile {
 
 #[test]
 fn futures_paths_serve_a_usdm_capture_with_a_consistent_snapshot() {
-    let bytes = tickwire::capture::synth::synthetic_session(11, Market::Usdm, 2_000);
+    let bytes = tickwire_capture::synth::synthetic_session(11, Market::Usdm, 2_000);
     let path = std::env::temp_dir().join(format!("venue-sim-usdm-{}.txt", std::process::id()));
     std::fs::write(&path, bytes).unwrap();
     let file = TempFile(path);
@@ -454,7 +454,7 @@ fn feed_answers_pings_with_pongs() {
 #[test]
 fn recorded_pace_serves_every_frame_in_order() {
     let mut cfg = SimConfig::synthetic(300, KEY, SECRET);
-    cfg.pace = tickwire::md::source::Pace::Recorded { speed: 20.0 };
+    cfg.pace = tickwire_core::source::Pace::Recorded { speed: 20.0 };
     let sim = VenueSim::start(cfg).unwrap();
     let mut ws = feed(&sim);
     let (frames, closed) = read_all(&sim, &mut ws, 0);

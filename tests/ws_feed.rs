@@ -16,17 +16,15 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use tickwire::capture::synth::synthetic_session;
-use tickwire::md::live::backoff::BackoffConfig;
-use tickwire::md::live::snapshot::{
-    SnapshotClient, SnapshotConfig, SnapshotError, SnapshotRequest,
-};
-use tickwire::md::live::source::{LiveEvent, LiveSource};
-use tickwire::md::live::ws::{
+use tickwire_capture::synth::synthetic_session;
+use tickwire_core::source::{FrameSource, Next};
+use tickwire_core::types::{Market, SymbolName};
+use tickwire_md::feed::backoff::BackoffConfig;
+use tickwire_md::feed::snapshot::{SnapshotClient, SnapshotConfig, SnapshotError, SnapshotRequest};
+use tickwire_md::feed::source::{LiveEvent, LiveSource};
+use tickwire_md::feed::ws::{
     self, DisconnectReason, FeedConfig, FeedStats, WsError, feed_channel, run_feed,
 };
-use tickwire::md::source::{FrameSource, Next};
-use tickwire::types::{Market, SymbolName};
 use tungstenite::protocol::frame::Frame;
 use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::{Message, WebSocket};
@@ -534,7 +532,7 @@ fn wss_with_the_certificate_trusted_delivers_every_frame() {
     roots.add(self_signed::certificate()).unwrap();
     let mut cfg = config(port, 1);
     cfg.url = format!("wss://127.0.0.1:{port}/stream?streams=btcusdt@depth@100ms");
-    cfg.tls = Some(tickwire::md::live::tls::client_config_with_roots(roots));
+    cfg.tls = Some(tickwire_md::feed::tls::client_config_with_roots(roots));
     let (seen, stats) = run_client(cfg, None);
     server.join().unwrap();
     assert_eq!(
@@ -601,7 +599,7 @@ fn snapshot_config(base: &str) -> SnapshotConfig {
     }
 }
 
-fn wait_response(c: &mut SnapshotClient) -> tickwire::md::live::snapshot::SnapshotResponse {
+fn wait_response(c: &mut SnapshotClient) -> tickwire_md::feed::snapshot::SnapshotResponse {
     let end = Instant::now() + DEADLINE;
     loop {
         if let Some(r) = c.poll() {

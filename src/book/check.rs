@@ -9,7 +9,7 @@
 //! and up to [`PENDING`] tickers ahead of the book (for early ones), both in
 //! fixed arrays: no allocation per event.
 
-use crate::types::Level;
+use tickwire_core::types::Level;
 
 /// Applied diffs remembered for tickers that arrive after their diff.
 pub const HISTORY: usize = 256;
@@ -195,7 +195,7 @@ impl TickerCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{Px, Qty};
+    use tickwire_core::types::{Px, Qty};
 
     fn top(b: i64, a: i64) -> Top {
         Top {

@@ -49,7 +49,7 @@
 //! (5.7x). 2^18 is the default: spot needs the wider window to stay clear
 //! of the 5x bar, and the extra memory is only address space until touched.
 
-use crate::types::{Level, Px, Qty, Side};
+use tickwire_core::types::{Level, Px, Qty, Side};
 
 /// log2 of the dense window size in ticks (see "Evidence" in the module docs).
 ///

@@ -16,7 +16,7 @@ use rkyv::rancor;
 
 use super::l2::L2Book;
 use super::mmap::{ValidatedMap, map_read_only};
-use crate::types::{Market, Px, Qty, Side};
+use tickwire_core::types::{Market, Px, Qty, Side};
 
 /// One price level of a snapshot, in the fixed-point units of
 /// [`Px`] and [`Qty`].
@@ -273,7 +273,7 @@ pub fn print_top(snap: &ArchivedSnapshotFile, depth: usize, out: &mut dyn Write)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::Px;
+    use tickwire_core::types::Px;
 
     fn temp_path(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("tickwire-snap-{}", std::process::id()));

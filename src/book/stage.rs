@@ -6,16 +6,16 @@ use std::path::PathBuf;
 
 use quanta::Clock;
 
-use crate::book::check::{CheckStats, Mismatch, TickerCheck, Top};
-use crate::book::l2::L2Book;
-use crate::book::snapshot::{SnapshotFile, snapshot_of, write_snapshot};
-use crate::config::schema::StageName;
-use crate::orders::PathStamps;
-use crate::runtime::msg::{BookRequest, MarketMsg, MdEvent, RiskMsg, StaleReason, StrategyFill};
-use crate::runtime::stage::{Progress, Stage, StageError, StageOutput};
-use crate::strategy::{BookTop, IntentSink, Strategy};
-use crate::telemetry::hist::TscHist;
-use crate::types::{Level, Market, Px, SymbolId, SymbolName, Tsc};
+use crate::check::{CheckStats, Mismatch, TickerCheck, Top};
+use crate::l2::L2Book;
+use crate::snapshot::{SnapshotFile, snapshot_of, write_snapshot};
+use tickwire_core::hist::TscHist;
+use tickwire_core::msg::{BookRequest, MarketMsg, MdEvent, RiskMsg, StaleReason, StrategyFill};
+use tickwire_core::orders::PathStamps;
+use tickwire_core::stage::StageName;
+use tickwire_core::stage::{Progress, Stage, StageError};
+use tickwire_core::types::{Level, Market, Px, SymbolId, SymbolName, Tsc};
+use tickwire_strategy::{BookTop, IntentSink, Strategy};
 
 /// Where a book stands in its sync cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -457,6 +457,8 @@ fn reason_index(r: StaleReason) -> usize {
 }
 
 impl Stage for BookStage {
+    type Report = BookReport;
+
     fn name(&self) -> StageName {
         StageName::Book
     }
@@ -493,7 +495,7 @@ impl Stage for BookStage {
         })
     }
 
-    fn finish(mut self: Box<Self>) -> StageOutput {
+    fn finish(mut self) -> BookReport {
         if self.snapshots.dir.is_some() {
             self.write_snapshot("final.rkyv");
         }
@@ -521,6 +523,6 @@ impl Stage for BookStage {
             .collect();
         let mut report = std::mem::take(&mut self.report);
         report.symbols = symbols;
-        StageOutput::Book(Box::new(report))
+        report
     }
 }

@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 
 use super::CaptureError;
 use super::mmap::MappedFile;
-use crate::types::{Market, SYMBOL_MAX, SymbolName};
+use tickwire_core::types::{Market, SYMBOL_MAX, SymbolName};
 
 /// File magic, bytes 0..8.
 pub const MAGIC: [u8; 8] = *b"TWCAP\0\r\n";

@@ -16,7 +16,7 @@ use super::binary::{self, BinaryView};
 use super::mmap::MappedFile;
 use super::text::{self, TextCapture};
 use super::{CaptureError, SourceArg, parse_source_arg};
-use crate::types::{Market, SymbolName};
+use tickwire_core::types::{Market, SymbolName};
 
 /// What was loaded from one source, for reports.
 #[derive(Clone, Debug, PartialEq, Eq)]

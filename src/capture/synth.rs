@@ -26,7 +26,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{Capture, CaptureError, InMemorySource};
-use crate::types::{FIXED_SCALE, Market, Px};
+use tickwire_core::types::{FIXED_SCALE, Market, Px};
 
 /// What a correct consumer of a synthetic session must find.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::config::{self, Config};
+use tickwire_config::{self as config, Config};
 
 /// Loads `--conf DIR` or the embedded defaults, cores validated.
 pub fn load(dir: Option<&Path>) -> Result<Config, String> {

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod conf;
-mod live;
 mod replay;
+mod session;
 mod tools;
 
 /// Thread-per-core tick-to-trade appliance.
@@ -46,11 +46,11 @@ pub enum Command {
     /// replay report plus feed, order-router and wire-to-wire figures and
     /// check risk's positions against the simulator's account (exit 1 if
     /// they differ).
-    Demo(live::DemoArgs),
+    Demo(session::DemoArgs),
     /// Trade live against the venue in `[venue]` of conf/tickwire.toml
     /// (default: Binance spot testnet) until Ctrl-C or --duration; keys
     /// from TICKWIRE_API_KEY / TICKWIRE_API_SECRET or `venue.key_file`.
-    Run(live::RunArgs),
+    Run(session::RunArgs),
     /// Replay recorded feeds through the whole pipeline and print a report.
     ///
     /// CAPTURE is an hftbacktest collector text file (`<rx_ns> <json>` lines,
@@ -112,8 +112,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay(args) => replay::run(args),
-        Command::Demo(args) => live::demo(args),
-        Command::Run(args) => live::run(args),
+        Command::Demo(args) => session::demo(args),
+        Command::Run(args) => session::run(args),
         Command::Import { input, output } => tools::import(&input, &output),
         Command::Record(args) => tools::record(args),
         Command::Compare {

@@ -8,13 +8,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::Args;
 
 use super::{OnFullArg, PaceArg};
-use crate::book::stage::SnapshotPolicy;
-use crate::capture::Capture;
-use crate::md::source::{Pace, ReplaySource};
-use crate::md::stage::OnFull;
-use crate::runtime::pipeline::{self, RunOptions};
-use crate::telemetry::report::{Report, stage_histograms};
-use crate::telemetry::{hgrm, rss, svg};
+use tickwire_book::stage::SnapshotPolicy;
+use tickwire_capture::Capture;
+use tickwire_capture::ReplaySource;
+use tickwire_core::source::Pace;
+use tickwire_md::stage::OnFull;
+use tickwire_runtime::pipeline::{self, RunOptions};
+use tickwire_telemetry::report::{Report, stage_histograms};
+use tickwire_telemetry::{hgrm, rss, svg};
 
 /// Frames per source of the built-in synthetic session.
 pub const SYNTHETIC_FRAMES: usize = 50_000;
@@ -61,7 +62,7 @@ pub struct ReplayArgs {
 /// Opens the captures named, or builds the synthetic session.
 pub fn open_capture(args: &ReplayArgs) -> Result<Capture, String> {
     if args.captures.is_empty() {
-        crate::capture::synth::synthetic_capture(args.seed, args.synthetic_frames)
+        tickwire_capture::synth::synthetic_capture(args.seed, args.synthetic_frames)
             .map_err(|e| e.to_string())
     } else {
         Capture::open(&args.captures).map_err(|e| e.to_string())

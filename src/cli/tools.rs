@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::book::snapshot::{MappedSnapshot, print_top};
-use crate::telemetry::compare;
+use tickwire_book::snapshot::{MappedSnapshot, print_top};
+use tickwire_telemetry::compare;
 
 /// Arguments of `tickwire record`.
 #[derive(Debug, clap::Args)]
@@ -51,7 +51,7 @@ pub fn record(args: RecordArgs) -> Result<ExitCode, String> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    use crate::types::{Market, SymbolName};
+    use tickwire_core::types::{Market, SymbolName};
     let symbol = SymbolName::new(args.symbol.to_uppercase().as_bytes())
         .ok_or_else(|| format!("--symbol {:?}: empty or longer than 23 bytes", args.symbol))?;
     let market = match args.market {
@@ -62,8 +62,8 @@ pub fn record(args: RecordArgs) -> Result<ExitCode, String> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
-    let stats = crate::capture::record::record(
-        crate::capture::record::RecordOptions {
+    let stats = crate::app::record::record(
+        crate::app::record::RecordOptions {
             ws_base: args.ws,
             rest_base: args.rest,
             market,
@@ -82,7 +82,7 @@ pub fn record(args: RecordArgs) -> Result<ExitCode, String> {
 
 /// `tickwire import TEXT OUT`.
 pub fn import(input: &Path, output: &Path) -> Result<ExitCode, String> {
-    let stats = crate::capture::import(input, output).map_err(|e| e.to_string())?;
+    let stats = tickwire_capture::import(input, output).map_err(|e| e.to_string())?;
     println!("{stats}");
     Ok(ExitCode::SUCCESS)
 }
@@ -113,7 +113,7 @@ pub fn compare(base: &Path, new: &Path, max_regress: &str) -> Result<ExitCode, S
 /// `tickwire check-conf [--conf DIR]`.
 pub fn check_conf(dir: Option<&Path>) -> Result<ExitCode, String> {
     let cfg = super::conf::load(dir)?;
-    print!("{}", crate::config::render_check(&cfg));
+    print!("{}", tickwire_config::render_check(&cfg));
     println!("configuration OK");
     Ok(ExitCode::SUCCESS)
 }

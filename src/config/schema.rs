@@ -4,41 +4,12 @@
 
 use serde::Deserialize;
 
-use crate::types::{Market, Px, Qty};
+pub use tickwire_core::stage::StageName;
+pub use tickwire_risk::RiskConf;
+pub use tickwire_router::paper::PaperConf;
+pub use tickwire_strategy::{StrategyConf, StrategyKind};
 
-/// The pipeline stages that can be placed on executors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StageName {
-    /// Market data: frame intake, decode, sequencing.
-    Md,
-    /// L2 books, ground-truth checks and the strategy.
-    Book,
-    /// Pre-trade risk, positions.
-    Risk,
-    /// Order entry (paper venue in replay).
-    Router,
-}
-
-impl StageName {
-    /// Every stage, in pipeline order.
-    pub const ALL: [StageName; 4] = [
-        StageName::Md,
-        StageName::Book,
-        StageName::Risk,
-        StageName::Router,
-    ];
-
-    /// Lower-case name as written in config and reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            StageName::Md => "md",
-            StageName::Book => "book",
-            StageName::Risk => "risk",
-            StageName::Router => "router",
-        }
-    }
-}
+use tickwire_core::types::{Market, Px};
 
 /// What an executor does when none of its stages has work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -183,66 +154,6 @@ pub struct SymbolConf {
     pub name: String,
     /// Price tick, e.g. `"0.01"`.
     pub tick: Px,
-}
-
-/// Which built-in strategy runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StrategyKind {
-    /// Takes liquidity when top-of-book quantity is lopsided.
-    Imbalance,
-    /// Never trades (market data and book only).
-    Off,
-}
-
-/// Parameters of the built-in imbalance taker.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StrategyConf {
-    /// Strategy to run.
-    pub kind: StrategyKind,
-    /// Buy when best-bid qty / (bid qty + ask qty) is at least this many
-    /// percent; sell when it is at most `100 - imbalance_pct`. 51..=99.
-    pub imbalance_pct: u32,
-    /// Quantity per order.
-    pub clip_qty: Qty,
-    /// Minimum venue time between two intents on one symbol, in ms.
-    pub cooldown_ms: u64,
-    /// The strategy stops adding to a position beyond this size.
-    pub max_position: Qty,
-}
-
-/// Pre-trade risk limits, checked on every intent.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RiskConf {
-    /// Largest quantity of one order.
-    pub max_order_qty: Qty,
-    /// Largest notional (price x qty, quote currency) of one order.
-    pub max_order_notional: Qty,
-    /// Largest absolute position per symbol, counting open orders.
-    pub max_position: Qty,
-    /// Most working orders across all symbols.
-    pub max_open_orders: u32,
-    /// Largest distance of the limit price from mid, in basis points.
-    pub price_collar_bps: u32,
-    /// Token-bucket refill rate, orders per second.
-    pub orders_per_sec: u32,
-    /// Token-bucket size (burst).
-    pub burst: u32,
-    /// Realized plus marked loss (quote currency) that stops new orders.
-    pub daily_loss_limit: Qty,
-    /// When true, every new order is refused from start-up.
-    pub kill_switch: bool,
-}
-
-/// Fill model of the paper venue.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PaperConf {
-    /// Marketable orders fill at most this share (percent) of the opposite
-    /// best level's quantity; 1..=100.
-    pub max_take_pct: u32,
 }
 
 /// Report and snapshot settings.

@@ -8,7 +8,7 @@ use std::path::Path;
 use super::error::ConfigError;
 use super::load::Config;
 use super::schema::{AffinityConfig, AppConfig, IdlePolicy, StageName, VenueConf};
-use crate::types::{Qty, SYMBOL_MAX, SymbolName};
+use tickwire_core::types::{Qty, SYMBOL_MAX, SymbolName};
 
 /// Largest ring capacity accepted (slots). Bigger rings only hide a stalled
 /// consumer and cost memory.

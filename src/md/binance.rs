@@ -28,10 +28,8 @@ mod simd;
 #[cfg(test)]
 mod tests;
 
-use crate::md::frame::{
-    BookTicker, DecodeError, DepthDiff, DepthSnapshot, Frame, OtherKind, Trade,
-};
-use crate::types::{Level, SymbolName};
+use crate::frame::{BookTicker, DecodeError, DepthDiff, DepthSnapshot, Frame, OtherKind, Trade};
+use tickwire_core::types::{Level, SymbolName};
 
 /// Largest frame accepted, in bytes: 4 MiB. The biggest real frame is a
 /// 5,000-level futures REST snapshot (about 250 KB); anything far beyond

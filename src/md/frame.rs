@@ -2,7 +2,7 @@
 //! allocation-free view whose level slices live in the decoder's reused
 //! buffers until the next `decode` call.
 
-use crate::types::{Level, Px, Qty, SymbolName};
+use tickwire_core::types::{Level, Px, Qty, SymbolName};
 
 /// One decoded frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,7 +150,7 @@ pub enum DecodeError {
         /// The JSON field that held the number.
         field: &'static str,
         /// What is wrong with it.
-        err: crate::types::NumError,
+        err: tickwire_core::types::NumError,
     },
     /// A quantity is negative.
     #[error("negative quantity in field `{0}`")]

@@ -2,7 +2,7 @@
 //! [`SymbolId`]. A handful of instruments per process, so a linear scan
 //! with a last-hit cache beats hashing.
 
-use crate::types::{Market, SymbolId, SymbolName};
+use tickwire_core::types::{Market, SymbolId, SymbolName};
 
 /// Maps instruments to dense ids in first-seen order.
 #[derive(Debug, Default)]

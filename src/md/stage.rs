@@ -15,17 +15,17 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use quanta::Clock;
 
-use crate::config::schema::StageName;
-use crate::md::binance::Decoder;
-use crate::md::frame::{DecodeError, Frame, OtherKind};
-use crate::md::instruments::{Instruments, Lookup};
-use crate::md::source::{FrameSource, Next, SourceControl};
-use crate::md::status::MdStatus;
-use crate::md::sync::{FrameStamps, Sequencer, SyncStats};
-use crate::runtime::msg::{BookRequest, MdEvent, StaleReason};
-use crate::runtime::stage::{Progress, Stage, StageError, StageOutput};
-use crate::telemetry::hist::TscHist;
-use crate::types::{Level, Market, SymbolId, SymbolName, Tsc};
+use crate::binance::Decoder;
+use crate::frame::{DecodeError, Frame, OtherKind};
+use crate::instruments::{Instruments, Lookup};
+use crate::status::MdStatus;
+use crate::sync::{FrameStamps, Sequencer, SyncStats};
+use tickwire_core::hist::TscHist;
+use tickwire_core::msg::{BookRequest, MdEvent, StaleReason};
+use tickwire_core::source::{FrameSource, Next, SourceControl};
+use tickwire_core::stage::StageName;
+use tickwire_core::stage::{Progress, Stage, StageError};
+use tickwire_core::types::{Level, Market, SymbolId, SymbolName, Tsc};
 
 /// What the md stage does when the md -> book ring is full.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -467,7 +467,9 @@ impl<S: FrameSource> MdStage<S> {
     }
 }
 
-impl<S: FrameSource> Stage for MdStage<S> {
+impl<S: FrameSource + 'static> Stage for MdStage<S> {
+    type Report = MdReport;
+
     fn name(&self) -> StageName {
         StageName::Md
     }
@@ -542,13 +544,13 @@ impl<S: FrameSource> Stage for MdStage<S> {
         })
     }
 
-    fn finish(self: Box<Self>) -> StageOutput {
+    fn finish(self) -> MdReport {
         let MdStage {
             core,
             clock,
             progress,
             ..
-        } = *self;
+        } = self;
         let MdCore {
             per_instrument,
             sequencers,
@@ -561,6 +563,6 @@ impl<S: FrameSource> Stage for MdStage<S> {
             r.sync = seq.stats();
         }
         report.ended = Tsc(clock.raw());
-        StageOutput::Md(Box::new(report))
+        report
     }
 }

@@ -4,8 +4,8 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
-use crate::runtime::msg::StaleReason;
-use crate::types::SymbolId;
+use tickwire_core::msg::StaleReason;
+use tickwire_core::types::SymbolId;
 
 /// Instruments whose state is published (ids beyond are not).
 pub const STATUS_SLOTS: usize = 64;

@@ -25,9 +25,9 @@
 //! already in sync (collectors write one per reconnect); an older or equal
 //! one is ignored.
 
-use crate::md::frame::{DepthDiff, DepthSnapshot};
-use crate::runtime::msg::{MdEvent, StaleReason};
-use crate::types::{Level, Market, Side, SymbolId, Tsc};
+use crate::frame::{DepthDiff, DepthSnapshot};
+use tickwire_core::msg::{MdEvent, StaleReason};
+use tickwire_core::types::{Level, Market, Side, SymbolId, Tsc};
 
 /// Most buffered diff levels kept while waiting for a snapshot; beyond
 /// this the buffer is dropped (the next snapshot then cannot be bridged
@@ -444,7 +444,7 @@ fn send_levels(symbol: SymbolId, bids: &[Level], asks: &[Level], emit: &mut impl
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{Px, Qty, SymbolName};
+    use tickwire_core::types::{Px, Qty, SymbolName};
 
     const LEVEL: [Level; 1] = [Level {
         px: Px(100),

@@ -3,9 +3,9 @@
 //! true when the intent breaches the limit; [`super::RiskEngine::check`]
 //! applies them in its documented order.
 
-use crate::config::schema::RiskConf;
-use crate::orders::OrderIntent;
-use crate::types::{FIXED_SCALE, Side, notional};
+use crate::RiskConf;
+use tickwire_core::orders::OrderIntent;
+use tickwire_core::types::{FIXED_SCALE, Side, notional};
 
 /// Limits of one risk engine; immutable after construction.
 #[derive(Clone, Copy, Debug)]

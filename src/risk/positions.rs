@@ -5,8 +5,8 @@
 //! reported. Realized pnl uses the average-cost method: a fill that reduces a
 //! position releases the matching share of the position's cost.
 
-use crate::orders::OrderId;
-use crate::types::{Px, Qty, Side, SymbolId};
+use tickwire_core::orders::OrderId;
+use tickwire_core::types::{Px, Qty, Side, SymbolId};
 
 /// Risk state of one instrument.
 #[derive(Clone, Copy, Debug, Default)]
@@ -187,7 +187,7 @@ impl OpenOrders {
 mod tests {
     use super::*;
 
-    const S: i64 = crate::types::FIXED_SCALE;
+    const S: i64 = tickwire_core::types::FIXED_SCALE;
 
     #[test]
     fn round_trip_realizes_price_difference() {

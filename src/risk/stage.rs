@@ -3,13 +3,13 @@
 
 use quanta::Clock;
 
-use crate::config::schema::StageName;
-use crate::orders::RouterCmd;
-use crate::risk::{RiskEngine, RiskStats};
-use crate::runtime::msg::{FromRouter, RiskMsg, StrategyFill, ToRouter};
-use crate::runtime::stage::{Progress, Stage, StageError, StageOutput};
-use crate::telemetry::hist::TscHist;
-use crate::types::Tsc;
+use crate::{RiskEngine, RiskStats};
+use tickwire_core::hist::TscHist;
+use tickwire_core::msg::{FromRouter, RiskMsg, StrategyFill, ToRouter};
+use tickwire_core::orders::RouterCmd;
+use tickwire_core::stage::StageName;
+use tickwire_core::stage::{Progress, Stage, StageError};
+use tickwire_core::types::Tsc;
 
 /// The risk stage's end-of-run report.
 #[derive(Clone, Debug)]
@@ -23,7 +23,7 @@ pub struct RiskReport {
     /// Execution reports risk could not match to an order.
     pub exec_errors: u64,
     /// Final position per symbol id.
-    pub positions: Vec<crate::types::Qty>,
+    pub positions: Vec<tickwire_core::types::Qty>,
     /// Realized PnL, quote currency at the fixed scale.
     pub realized_pnl: i128,
     /// TSC when the last execution report was handled: the end of the run
@@ -115,6 +115,8 @@ impl RiskStage {
 }
 
 impl Stage for RiskStage {
+    type Report = RiskReport;
+
     fn name(&self) -> StageName {
         StageName::Risk
     }
@@ -173,11 +175,14 @@ impl Stage for RiskStage {
         })
     }
 
-    fn finish(self: Box<Self>) -> StageOutput {
+    fn finish(self) -> RiskReport {
         let positions = (0..self.max_symbol)
-            .map(|i| self.engine.position(crate::types::SymbolId(i as u16)))
+            .map(|i| {
+                self.engine
+                    .position(tickwire_core::types::SymbolId(i as u16))
+            })
             .collect();
-        StageOutput::Risk(Box::new(RiskReport {
+        RiskReport {
             stats: self.engine.stats(),
             risk_latency: self.report_hist,
             router_ring_full: self.router_ring_full,
@@ -185,6 +190,6 @@ impl Stage for RiskStage {
             positions,
             realized_pnl: self.engine.realized_pnl(),
             ended: Tsc(self.clock.raw()),
-        }))
+        }
     }
 }

@@ -30,9 +30,18 @@
 //! state is a `Vec` indexed by [`SymbolId`]; resting orders live in a
 //! fixed-capacity array scanned linearly, so steady state allocates nothing.
 
-use crate::config::schema::PaperConf;
-use crate::orders::{ExecKind, ExecReport, Order, OrderId, RouterCmd, TimeInForce};
-use crate::types::{Level, Px, Qty, Side, SymbolId};
+use serde::Deserialize;
+use tickwire_core::orders::{ExecKind, ExecReport, Order, OrderId, RouterCmd, TimeInForce};
+use tickwire_core::types::{Level, Px, Qty, Side, SymbolId};
+
+/// Fill model of the paper venue.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaperConf {
+    /// Marketable orders fill at most this share (percent) of the opposite
+    /// best level's quantity; 1..=100.
+    pub max_take_pct: u32,
+}
 
 /// Resting orders held when built with [`PaperVenue::new`].
 pub const DEFAULT_RESTING_CAPACITY: usize = 1024;

@@ -4,11 +4,11 @@
 
 use std::collections::VecDeque;
 
-use crate::orders::{OrderId, RouterCmd};
-use crate::router::binance::live::{LiveRouter, RouterWaker};
-use crate::router::venue::{LiveRouterOutput, OrderVenue, ReportOut};
-use crate::runtime::msg::{FromRouter, ToRouter};
-use crate::types::Tsc;
+use crate::binance::worker::{LiveRouter, RouterWaker};
+use crate::gateway::{LiveRouterOutput, OrderVenue, ReportOut};
+use tickwire_core::msg::{FromRouter, ToRouter};
+use tickwire_core::orders::{OrderId, RouterCmd};
+use tickwire_core::types::Tsc;
 
 /// Hands orders to the live router thread and relays its reports.
 pub struct RemoteVenue {

@@ -1,19 +1,19 @@
 //! The router stage. In replay it hands orders to the [`PaperVenue`],
 //! which fills them against the replayed market; live, to the REST router
-//! thread through a [`RemoteVenue`](crate::router::remote::RemoteVenue).
+//! thread through a [`RemoteVenue`](crate::remote::RemoteVenue).
 //! Execution reports go back to risk on the return ring. Tick-to-trade
 //! ends here: the TSC taken when an order is handed to the venue.
 
 use quanta::Clock;
 
-use crate::config::schema::StageName;
-use crate::orders::{ExecKind, ExecReport, RouterCmd};
-use crate::router::paper::PaperVenue;
-use crate::router::venue::{LiveRouterOutput, OrderVenue};
-use crate::runtime::msg::{FromRouter, MarketMsg, ToRouter};
-use crate::runtime::stage::{Progress, Stage, StageError, StageOutput};
-use crate::telemetry::hist::TscHist;
-use crate::types::Tsc;
+use crate::gateway::{LiveRouterOutput, OrderVenue};
+use crate::paper::PaperVenue;
+use tickwire_core::hist::TscHist;
+use tickwire_core::msg::{FromRouter, MarketMsg, ToRouter};
+use tickwire_core::orders::{ExecKind, ExecReport, RouterCmd};
+use tickwire_core::stage::StageName;
+use tickwire_core::stage::{Progress, Stage, StageError};
+use tickwire_core::types::Tsc;
 
 /// The router stage's end-of-run report.
 #[derive(Clone, Debug, Default)]
@@ -96,6 +96,8 @@ impl<V: OrderVenue> RouterStage<V> {
 }
 
 impl<V: OrderVenue> Stage for RouterStage<V> {
+    type Report = RouterReport;
+
     fn name(&self) -> StageName {
         StageName::Router
     }
@@ -166,8 +168,8 @@ impl<V: OrderVenue> Stage for RouterStage<V> {
         })
     }
 
-    fn finish(mut self: Box<Self>) -> StageOutput {
+    fn finish(mut self) -> RouterReport {
         self.report.live = self.venue.finish();
-        StageOutput::Router(Box::new(self.report))
+        self.report
     }
 }

@@ -4,9 +4,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::config::schema::{IdlePolicy, StageName};
-use crate::runtime::idle::Idler;
-use crate::runtime::stage::{Progress, Stage, StageError, StageOutput};
+use tickwire_config::schema::IdlePolicy;
+use tickwire_core::stage::{Progress, StageError, StageName};
+
+use crate::hosted::Hosted;
+use crate::idle::Idler;
 
 /// One executor to start: its core, policy and the stages it hosts.
 pub struct ExecutorPlan {
@@ -17,7 +19,7 @@ pub struct ExecutorPlan {
     /// Park duration for [`IdlePolicy::Park`].
     pub park_us: u64,
     /// Stages to run as tasks.
-    pub stages: Vec<Box<dyn Stage>>,
+    pub stages: Vec<Box<dyn Hosted>>,
 }
 
 /// Why the run failed.
@@ -36,13 +38,16 @@ pub enum RunError {
     /// A stage failed.
     #[error(transparent)]
     Stage(#[from] StageError),
+    /// A stage ended without leaving its report (it was never placed).
+    #[error("stage {stage} did not report; check that every stage is placed in conf/affinity.toml")]
+    NoReport {
+        /// The stage.
+        stage: StageName,
+    },
 }
 
-/// Outcome of one stage task.
-type StageResult = (StageName, Result<StageOutput, StageError>);
-
 /// Polls a stage, turning a panic into a [`StageError`].
-fn poll_guarded(stage: &mut Box<dyn Stage>, name: StageName) -> Result<Progress, StageError> {
+fn poll_guarded(stage: &mut Box<dyn Hosted>, name: StageName) -> Result<Progress, StageError> {
     // A panicking stage is a failed stage: the others are told to stop
     // instead of waiting forever on its rings.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stage.poll())).unwrap_or_else(
@@ -52,19 +57,12 @@ fn poll_guarded(stage: &mut Box<dyn Stage>, name: StageName) -> Result<Progress,
                 .map(|s| (*s).to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "panicked".into());
-            Err(StageError {
-                stage: name.name(),
-                message: format!("panicked: {message}"),
+            Err(StageError::Panicked {
+                stage: name,
+                message,
             })
         },
     )
-}
-
-fn aborted(name: StageName) -> StageError {
-    StageError {
-        stage: name.name(),
-        message: "aborted because another stage failed".into(),
-    }
 }
 
 /// The task of one executor: polls its stages in turn, in placement order,
@@ -73,12 +71,12 @@ fn aborted(name: StageName) -> StageError {
 /// stages"); the executor still gets control back now and then for its own
 /// housekeeping, and with `park` the task sleeps when all stages are idle.
 async fn drive(
-    stages: Vec<Box<dyn Stage>>,
+    stages: Vec<Box<dyn Hosted>>,
     mut idler: Idler,
     abort: Arc<AtomicBool>,
-) -> Vec<StageResult> {
-    let mut live: Vec<Option<Box<dyn Stage>>> = stages.into_iter().map(Some).collect();
-    let mut results = Vec::with_capacity(live.len());
+) -> Vec<StageError> {
+    let mut live: Vec<Option<Box<dyn Hosted>>> = stages.into_iter().map(Some).collect();
+    let mut errors = Vec::new();
     let mut remaining = live.len();
     while remaining > 0 {
         let mut busy = false;
@@ -87,16 +85,16 @@ async fn drive(
             let name = stage.name();
             if abort.load(Ordering::Relaxed) {
                 if let Some(s) = slot.take() {
-                    let _ = s.finish();
+                    s.finish();
                 }
-                results.push((name, Err(aborted(name))));
+                errors.push(StageError::Aborted { stage: name });
                 remaining -= 1;
                 continue;
             }
             match poll_guarded(stage, name) {
                 Ok(Progress::Done) => {
                     if let Some(s) = slot.take() {
-                        results.push((name, Ok(s.finish())));
+                        s.finish();
                     }
                     remaining -= 1;
                     busy = true;
@@ -106,7 +104,7 @@ async fn drive(
                 Err(e) => {
                     abort.store(true, Ordering::Relaxed);
                     slot.take();
-                    results.push((name, Err(e)));
+                    errors.push(e);
                     remaining -= 1;
                 }
             }
@@ -117,12 +115,13 @@ async fn drive(
             idler.after_idle().await;
         }
     }
-    results
+    errors
 }
 
-/// Starts every executor, runs the stages to completion and returns their
-/// outputs. Blocks the calling thread until every executor has finished.
-pub fn run(plans: Vec<ExecutorPlan>, abort: Arc<AtomicBool>) -> Result<Vec<StageOutput>, RunError> {
+/// Starts every executor and runs the stages to completion; each stage
+/// leaves its report in its slot. Blocks the calling thread until every
+/// executor has finished.
+pub fn run(plans: Vec<ExecutorPlan>, abort: Arc<AtomicBool>) -> Result<(), RunError> {
     let total = plans.len();
     let mut handles = Vec::with_capacity(total);
     for plan in plans {
@@ -150,18 +149,10 @@ pub fn run(plans: Vec<ExecutorPlan>, abort: Arc<AtomicBool>) -> Result<Vec<Stage
             }
         }
     }
-    let mut outputs = Vec::new();
     let mut errors: Vec<RunError> = Vec::new();
     for (core, h) in handles {
         match h.join() {
-            Ok(results) => {
-                for (_, r) in results {
-                    match r {
-                        Ok(o) => outputs.push(o),
-                        Err(e) => errors.push(RunError::Stage(e)),
-                    }
-                }
-            }
+            Ok(failed) => errors.extend(failed.into_iter().map(RunError::Stage)),
             Err(e) => errors.push(RunError::Executor {
                 core,
                 message: e.to_string(),
@@ -169,13 +160,9 @@ pub fn run(plans: Vec<ExecutorPlan>, abort: Arc<AtomicBool>) -> Result<Vec<Stage
         }
     }
     // Report the root cause, not the aborts it caused in other stages.
-    let is_abort =
-        |e: &RunError| matches!(e, RunError::Stage(s) if s.message.starts_with("aborted"));
+    let is_abort = |e: &RunError| matches!(e, RunError::Stage(s) if s.is_abort());
     match errors.iter().position(|e| !is_abort(e)) {
         Some(i) => Err(errors.swap_remove(i)),
-        None => match errors.pop() {
-            Some(e) => Err(e),
-            None => Ok(outputs),
-        },
+        None => errors.pop().map_or(Ok(()), Err),
     }
 }

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::config::schema::IdlePolicy;
+use tickwire_config::schema::IdlePolicy;
 
 /// Yields to the executor once (the task is rescheduled at once).
 pub fn yield_now() -> YieldNow {

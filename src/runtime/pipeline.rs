@@ -8,21 +8,21 @@ use std::time::{Duration, Instant};
 
 use quanta::Clock;
 
-use crate::book::stage::{BookReport, BookRings, BookStage, SnapshotPolicy};
-use crate::config::Config;
-use crate::config::schema::{StageName, StrategyKind};
-use crate::md::source::FrameSource;
-use crate::md::stage::{MdReport, MdStage, OnFull};
-use crate::md::status::MdStatus;
-use crate::risk::RiskEngine;
-use crate::risk::stage::{RiskReport, RiskRings, RiskStage};
-use crate::router::paper::PaperVenue;
-use crate::router::stage::{RouterReport, RouterRings, RouterStage};
-use crate::router::venue::OrderVenue;
-use crate::runtime::executors::{self, ExecutorPlan, RunError};
-use crate::runtime::stage::{Stage, StageOutput};
-use crate::strategy::{Idle, ImbalanceTaker, Strategy};
-use crate::types::{Market, SymbolName};
+use crate::executors::{self, ExecutorPlan, RunError};
+use crate::hosted::{Hosted, ReportSlot, host};
+use tickwire_book::stage::{BookReport, BookRings, BookStage, SnapshotPolicy};
+use tickwire_config::Config;
+use tickwire_config::schema::{StageName, StrategyKind};
+use tickwire_core::source::FrameSource;
+use tickwire_core::types::{Market, SymbolName};
+use tickwire_md::stage::{MdReport, MdStage, OnFull};
+use tickwire_md::status::MdStatus;
+use tickwire_risk::RiskEngine;
+use tickwire_risk::stage::{RiskReport, RiskRings, RiskStage};
+use tickwire_router::gateway::OrderVenue;
+use tickwire_router::paper::PaperVenue;
+use tickwire_router::stage::{RouterReport, RouterRings, RouterStage};
+use tickwire_strategy::{Idle, ImbalanceTaker, Strategy};
 
 /// Run-time choices that are not configuration.
 #[derive(Clone, Debug)]
@@ -52,10 +52,24 @@ pub struct RunOutput {
     pub clock: Clock,
 }
 
+/// Where the four stages leave their reports.
+pub struct ReportSlots {
+    /// Market data.
+    pub md: ReportSlot<MdReport>,
+    /// Books.
+    pub book: ReportSlot<BookReport>,
+    /// Risk.
+    pub risk: ReportSlot<RiskReport>,
+    /// Router.
+    pub router: ReportSlot<RouterReport>,
+}
+
 /// The four stages of one run, built and wired but not yet placed.
 pub struct Built {
     /// Stages in [`StageName::ALL`] order: md, book, risk, router.
-    pub stages: [Box<dyn Stage>; 4],
+    pub stages: [Box<dyn Hosted>; 4],
+    /// Their report slots.
+    pub reports: ReportSlots,
     /// Frames taken so far, updated by md now and then.
     pub progress: Arc<AtomicU64>,
     /// The clock every stage stamps with.
@@ -129,8 +143,8 @@ pub fn build_with<S: FrameSource + 'static, V: OrderVenue>(
     );
     md.register(instruments);
     let md_status = md.status();
-    let md: Box<dyn Stage> = Box::new(md);
-    let book: Box<dyn Stage> = Box::new(BookStage::new(
+    let (md, md_report) = host(md);
+    let (book, book_report) = host(BookStage::new(
         BookRings {
             input: md_rx,
             requests: req_tx,
@@ -143,7 +157,7 @@ pub fn build_with<S: FrameSource + 'static, V: OrderVenue>(
         opts.snapshots.clone(),
         clock.clone(),
     ));
-    let risk: Box<dyn Stage> = Box::new(RiskStage::new(
+    let (risk, risk_report) = host(RiskStage::new(
         RiskRings {
             input: risk_rx,
             router: ord_tx,
@@ -153,7 +167,7 @@ pub fn build_with<S: FrameSource + 'static, V: OrderVenue>(
         RiskEngine::new(&app.risk),
         clock.clone(),
     ));
-    let router: Box<dyn Stage> = Box::new(RouterStage::new(
+    let (router, router_report) = host(RouterStage::new(
         RouterRings {
             input: ord_rx,
             market: mkt_rx,
@@ -164,6 +178,12 @@ pub fn build_with<S: FrameSource + 'static, V: OrderVenue>(
     ));
     Built {
         stages: [md, book, risk, router],
+        reports: ReportSlots {
+            md: md_report,
+            book: book_report,
+            risk: risk_report,
+            router: router_report,
+        },
         progress,
         clock,
         total_frames,
@@ -171,37 +191,17 @@ pub fn build_with<S: FrameSource + 'static, V: OrderVenue>(
     }
 }
 
-/// Collects the four stage outputs into a [`RunOutput`].
-pub fn collect(
-    outputs: Vec<StageOutput>,
-    wall: Duration,
-    clock: Clock,
-) -> Result<RunOutput, RunError> {
-    let (mut md, mut book, mut risk, mut router) = (None, None, None, None);
-    for o in outputs {
-        match o {
-            StageOutput::Md(r) => md = Some(*r),
-            StageOutput::Book(r) => book = Some(*r),
-            StageOutput::Risk(r) => risk = Some(*r),
-            StageOutput::Router(r) => router = Some(*r),
-        }
-    }
-    match (md, book, risk, router) {
-        (Some(md), Some(book), Some(risk), Some(router)) => Ok(RunOutput {
-            md,
-            book,
-            risk,
-            router,
-            wall,
-            clock,
-        }),
-        _ => Err(RunError::Stage(crate::runtime::stage::StageError {
-            stage: "pipeline",
-            message:
-                "a stage did not report; check that every stage is placed in conf/affinity.toml"
-                    .into(),
-        })),
-    }
+/// Collects the four stage reports into a [`RunOutput`].
+pub fn collect(reports: &ReportSlots, wall: Duration, clock: Clock) -> Result<RunOutput, RunError> {
+    let missing = |stage| RunError::NoReport { stage };
+    Ok(RunOutput {
+        md: reports.md.take().ok_or(missing(StageName::Md))?,
+        book: reports.book.take().ok_or(missing(StageName::Book))?,
+        risk: reports.risk.take().ok_or(missing(StageName::Risk))?,
+        router: reports.router.take().ok_or(missing(StageName::Router))?,
+        wall,
+        clock,
+    })
 }
 
 /// Builds and runs the pipeline until `source` ends or `stop` is set.
@@ -220,6 +220,7 @@ pub fn run<S: FrameSource + 'static>(
 pub fn run_built(cfg: &Config, built: Built, opts: &RunOptions) -> Result<RunOutput, RunError> {
     let Built {
         stages,
+        reports,
         progress,
         clock,
         total_frames,
@@ -249,13 +250,12 @@ pub fn run_built(cfg: &Config, built: Built, opts: &RunOptions) -> Result<RunOut
     let progress_thread = opts
         .progress
         .then(|| ProgressThread::start(started, total_frames, progress.clone()));
-    let outputs = executors::run(plans, Arc::new(AtomicBool::new(false)));
+    let ran = executors::run(plans, Arc::new(AtomicBool::new(false)));
     if let Some(p) = progress_thread {
         p.stop();
     }
-    let outputs = outputs?;
-    let wall = started.elapsed();
-    collect(outputs, wall, clock)
+    ran?;
+    collect(&reports, started.elapsed(), clock)
 }
 
 /// A stderr progress bar on its own thread, shown only once a run passes

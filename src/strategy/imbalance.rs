@@ -11,9 +11,9 @@
 //! limit. All arithmetic is integer: the strategy is deterministic.
 
 use super::{BookTop, IntentSink, Strategy};
-use crate::config::schema::StrategyConf;
-use crate::orders::{OrderIntent, PathStamps, TimeInForce};
-use crate::types::{Px, Qty, Side, SymbolId};
+use crate::StrategyConf;
+use tickwire_core::orders::{OrderIntent, PathStamps, TimeInForce};
+use tickwire_core::types::{Px, Qty, Side, SymbolId};
 
 /// Per-symbol state of [`ImbalanceTaker`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -139,8 +139,8 @@ impl Strategy for ImbalanceTaker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::schema::StrategyKind;
-    use crate::types::Level;
+    use crate::StrategyKind;
+    use tickwire_core::types::Level;
 
     fn conf() -> StrategyConf {
         StrategyConf {

@@ -9,12 +9,12 @@ use std::fmt::Write as _;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::book::stage::BookState;
-use crate::md::frame::{DecodeError, OtherKind};
-use crate::orders::RejectReason;
-use crate::runtime::pipeline::RunOutput;
-use crate::telemetry::hist::{LatencySummary, TscHist};
-use crate::types::{Level, Qty};
+use tickwire_book::stage::BookState;
+use tickwire_core::hist::{LatencySummary, TscHist};
+use tickwire_core::orders::RejectReason;
+use tickwire_core::types::{Level, Qty};
+use tickwire_md::frame::{DecodeError, OtherKind};
+use tickwire_runtime::pipeline::RunOutput;
 
 /// Latency stages in report order: name and meaning.
 pub const STAGES: [(&str, &str); 6] = [

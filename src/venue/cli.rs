@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::process::ExitCode;
 
 use super::{Faults, SimConfig, VenueSim};
-use crate::md::source::Pace;
+use tickwire_core::source::Pace;
 
 /// Arguments of `tickwire venue-sim`.
 #[derive(Clone, Debug, clap::Args)]

@@ -7,7 +7,7 @@ use super::auth::Params;
 use super::engine::levels;
 use super::http::{Answer, ApiError, Req};
 use super::{Shared, lock};
-use crate::types::{Level, Side, SymbolName};
+use tickwire_core::types::{Level, Side, SymbolName};
 
 /// Most levels per side Binance returns.
 const MAX_LIMIT: usize = 5_000;
@@ -45,7 +45,7 @@ pub(crate) fn answer(shared: &Shared, r: &Req<'_>) -> Answer {
     }
     let mut out = format!("{{\"lastUpdateId\":{}", eng.snapshot_id(i));
     let inst = &eng.insts[i];
-    if r.market != crate::types::Market::Spot {
+    if r.market != tickwire_core::types::Market::Spot {
         let now = super::now_ms();
         let _ = write!(out, ",\"E\":{now},\"T\":{now}");
     }

@@ -4,16 +4,18 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::book::l2::L2Book;
-use crate::capture::Capture;
-use crate::config::schema::PaperConf;
-use crate::md::binance::Decoder;
-use crate::md::frame::Frame;
-use crate::md::sync::{FrameStamps, Sequencer};
-use crate::orders::{ExecKind, ExecReport, Order, OrderId, PathStamps, RouterCmd, TimeInForce};
-use crate::router::paper::PaperVenue;
-use crate::runtime::msg::MdEvent;
-use crate::types::{FIXED_SCALE, Level, Market, Px, Qty, Side, SymbolId, SymbolName};
+use tickwire_book::l2::L2Book;
+use tickwire_capture::Capture;
+use tickwire_config::schema::PaperConf;
+use tickwire_core::msg::MdEvent;
+use tickwire_core::orders::{
+    ExecKind, ExecReport, Order, OrderId, PathStamps, RouterCmd, TimeInForce,
+};
+use tickwire_core::types::{FIXED_SCALE, Level, Market, Px, Qty, Side, SymbolId, SymbolName};
+use tickwire_md::binance::Decoder;
+use tickwire_md::frame::Frame;
+use tickwire_md::sync::{FrameStamps, Sequencer};
+use tickwire_router::paper::PaperVenue;
 
 use super::{AccountView, OrderStatus, OrderView, position_key};
 

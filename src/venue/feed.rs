@@ -13,9 +13,9 @@ use async_tungstenite::tungstenite::{Message, Utf8Bytes, WebSocket};
 
 use super::engine::Kind;
 use super::{Shared, lock};
-use crate::capture::Capture;
-use crate::md::source::Pace;
-use crate::types::Market;
+use tickwire_capture::Capture;
+use tickwire_core::source::Pace;
+use tickwire_core::types::Market;
 
 /// Frames queued per connection before the pacer waits for it.
 const QUEUE: usize = 64;
@@ -161,7 +161,7 @@ pub(crate) fn run_pacer(shared: &Shared, capture: &Capture) {
 fn frame_text(
     bytes: &[u8],
     kind: Kind,
-    sym: Option<crate::types::SymbolName>,
+    sym: Option<tickwire_core::types::SymbolName>,
 ) -> Option<(String, Utf8Bytes)> {
     if matches!(kind, Kind::Snapshot | Kind::Bad) {
         return None;

@@ -6,7 +6,7 @@ use std::io::Read;
 use tiny_http::{Header, Method, Request, Response, Server};
 
 use super::{Shared, lock};
-use crate::types::Market;
+use tickwire_core::types::Market;
 
 /// Largest request body read (bytes).
 const MAX_BODY: u64 = 64 * 1024;

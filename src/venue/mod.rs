@@ -65,7 +65,7 @@
 //!   in ten seconds get `429 {"code":-1015}` with `Retry-After`.
 //!
 //! # Matching
-//! [`crate::router::paper::PaperVenue`] fed with the simulator's own top of
+//! [`tickwire_router::paper::PaperVenue`] fed with the simulator's own top of
 //! book after every diff it applies and with every trade it serves; new
 //! orders and cancels go through `on_cmd`. IOC remainders end `EXPIRED`.
 
@@ -86,12 +86,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use crate::md::source::Pace;
-use crate::types::{Market, Px, Qty, Side};
+use tickwire_core::source::Pace;
+use tickwire_core::types::{Market, Px, Qty, Side};
 
-pub use crate::router::binance::client::OrderStatus;
 pub use auth::sign;
 pub use cli::{VenueSimArgs, run_cli};
+pub use tickwire_router::binance::client::OrderStatus;
 
 /// Fault switches (see the module docs for what each one does).
 #[derive(Default, Clone, Debug)]
@@ -188,7 +188,7 @@ impl SimConfig {
 pub enum SimError {
     /// The capture could not be loaded.
     #[error("venue simulator cannot load its capture: {0}")]
-    Capture(#[from] crate::capture::CaptureError),
+    Capture(#[from] tickwire_capture::CaptureError),
     /// A port could not be bound.
     #[error("venue simulator cannot bind {what} on {addr}: {reason}; pick another port or use 0")]
     Bind {
@@ -415,14 +415,14 @@ impl VenueSim {
     /// servers and starts serving.
     pub fn start(cfg: SimConfig) -> Result<VenueSim, SimError> {
         let capture = if cfg.sources.is_empty() {
-            let bytes = crate::capture::synth::synthetic_session(
+            let bytes = tickwire_capture::synth::synthetic_session(
                 cfg.synthetic_seed,
                 Market::Spot,
                 cfg.synthetic_frames,
             );
-            crate::capture::Capture::from_text_bytes("synthetic-spot-btcusdt", bytes)?
+            tickwire_capture::Capture::from_text_bytes("synthetic-spot-btcusdt", bytes)?
         } else {
-            crate::capture::Capture::open(&cfg.sources)?
+            tickwire_capture::Capture::open(&cfg.sources)?
         };
         let engine = engine::Engine::new(&capture, cfg.max_take_pct);
         let http_bind = SocketAddr::new(cfg.bind, cfg.http_port);

@@ -8,8 +8,8 @@ use super::engine::{Engine, NewOrder, OrderRec};
 use super::faults::OrderFault;
 use super::http::{Answer, ApiError, Req};
 use super::{Shared, lock};
-use crate::orders::TimeInForce;
-use crate::types::{Px, Qty, Side, SymbolName, parse_fixed};
+use tickwire_core::orders::TimeInForce;
+use tickwire_core::types::{Px, Qty, Side, SymbolName, parse_fixed};
 
 /// Seconds a 429 asks the client to wait.
 const RETRY_AFTER_S: u32 = 1;

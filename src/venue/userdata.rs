@@ -11,8 +11,8 @@ use async_tungstenite::tungstenite::{Message, WebSocket};
 
 use super::engine::{Fill, OrderRec};
 use super::{Shared, lock};
-use crate::orders::TimeInForce;
-use crate::types::{Px, Qty, Side};
+use tickwire_core::orders::TimeInForce;
+use tickwire_core::types::{Px, Qty, Side};
 
 /// Listen keys and the connections subscribed to them.
 #[derive(Default)]

@@ -9,7 +9,7 @@ use async_tungstenite::tungstenite;
 use async_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 
 use super::Shared;
-use crate::types::Market;
+use tickwire_core::types::Market;
 
 /// What a connection asked for.
 enum Route {

@@ -8,13 +8,14 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tickwire::book::stage::SnapshotPolicy;
-use tickwire::capture::Capture;
-use tickwire::config::{self, Config};
-use tickwire::md::source::{Pace, ReplaySource};
-use tickwire::md::stage::OnFull;
-use tickwire::runtime::pipeline::{self, RunOptions};
-use tickwire::telemetry::report::Report;
+use tickwire_book::stage::SnapshotPolicy;
+use tickwire_capture::Capture;
+use tickwire_capture::ReplaySource;
+use tickwire_config::{self as config, Config};
+use tickwire_core::source::Pace;
+use tickwire_md::stage::OnFull;
+use tickwire_runtime::pipeline::{self, RunOptions};
+use tickwire_telemetry::report::Report;
 
 /// `../shared/marketdata/binance`, or `None` (skip) when it is absent and
 /// `TICKWIRE_REAL_DATA` is not set; with it set, absence is a failure.
@@ -86,7 +87,7 @@ pub fn section<'a>(
     r: &'a Report,
     market: &str,
     symbol: &str,
-) -> &'a tickwire::telemetry::report::SymbolSection {
+) -> &'a tickwire_telemetry::report::SymbolSection {
     r.symbols
         .iter()
         .find(|s| s.market == market && s.symbol == symbol)
@@ -96,21 +97,20 @@ pub fn section<'a>(
 /// Runs every stage's `poll` round-robin on this thread (md, book, risk,
 /// router: the order of `StageName::ALL`) until all are done. Deterministic
 /// interleaving for tests that need bounds on what is in flight.
-pub fn replay_inline(cfg: &Config, capture: Capture) -> tickwire::runtime::pipeline::RunOutput {
+pub fn replay_inline(cfg: &Config, capture: Capture) -> tickwire_runtime::pipeline::RunOutput {
     run_inline(cfg, ReplaySource::new(capture, Pace::Max))
 }
 
 /// [`replay_inline`] with any frame source.
-pub fn run_inline<S: tickwire::md::source::FrameSource + 'static>(
+pub fn run_inline<S: tickwire_core::source::FrameSource + 'static>(
     cfg: &Config,
     source: S,
-) -> tickwire::runtime::pipeline::RunOutput {
-    use tickwire::runtime::stage::Progress;
+) -> tickwire_runtime::pipeline::RunOutput {
+    use tickwire_core::stage::Progress;
     let opts = test_options(OnFull::Wait);
     let built = pipeline::build(cfg, source, &opts, Arc::new(AtomicBool::new(false)));
     let clock = built.clock.clone();
     let mut stages = built.stages.map(Some);
-    let mut outputs = Vec::new();
     let started = std::time::Instant::now();
     while stages.iter().any(Option::is_some) {
         for slot in stages.iter_mut() {
@@ -118,9 +118,9 @@ pub fn run_inline<S: tickwire::md::source::FrameSource + 'static>(
             if stage.poll().expect("stage poll") == Progress::Done
                 && let Some(s) = slot.take()
             {
-                outputs.push(s.finish());
+                s.finish();
             }
         }
     }
-    pipeline::collect(outputs, started.elapsed(), clock).expect("every stage reports")
+    pipeline::collect(&built.reports, started.elapsed(), clock).expect("every stage reports")
 }

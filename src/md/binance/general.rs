@@ -15,8 +15,8 @@ use serde::de::{
 use sonic_rs::{JsonValueTrait, LazyValue};
 
 use super::{Decoded, EventKind, event_kind};
-use crate::md::frame::{BookTicker, DecodeError, OtherKind, Trade};
-use crate::types::{Level, NumError, Px, Qty, SymbolName, parse_fixed};
+use crate::frame::{BookTicker, DecodeError, OtherKind, Trade};
+use tickwire_core::types::{Level, NumError, Px, Qty, SymbolName, parse_fixed};
 
 /// Decodes any frame; see the module docs.
 pub(super) fn decode(

@@ -3,7 +3,7 @@
 //! does not cover. Results are identical to [`parse_fixed`] by construction
 //! and by test (`swar_number_matches_parse_fixed`).
 
-use crate::types::{FIXED_SCALE, parse_fixed};
+use tickwire_core::types::{FIXED_SCALE, parse_fixed};
 
 /// `LOW_BYTES[k]` keeps the low `k` bytes of a `u64`.
 const LOW_BYTES: [u64; 9] = [
@@ -23,7 +23,7 @@ const LOW_BYTES: [u64; 9] = [
 #[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
 mod swar {
     use super::LOW_BYTES;
-    use crate::types::FIXED_SCALE;
+    use tickwire_core::types::FIXED_SCALE;
 
     /// `0x0101..01`.
     const ONES: u64 = u64::MAX / 255;

@@ -26,8 +26,8 @@
 
 use super::num::fixed_in_string;
 use super::{Decoded, EventKind, event_kind};
-use crate::md::frame::{BookTicker, Trade};
-use crate::types::{Level, Px, Qty, SymbolName};
+use crate::frame::{BookTicker, Trade};
+use tickwire_core::types::{Level, Px, Qty, SymbolName};
 
 const ENVELOPE_HEAD: &[u8] = b"{\"stream\":\"";
 const ENVELOPE_DATA: &[u8] = b",\"data\":";

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use super::keys::Credentials;
 use super::ratelimit::{Hold, Observed, RateLimiter, RateLimits};
 use super::sign::{ParamError, Params, Signer};
-use crate::orders::{Order, TimeInForce};
-use crate::types::{Px, Qty, Side};
+use tickwire_core::orders::{Order, TimeInForce};
+use tickwire_core::types::{Px, Qty, Side};
 
 /// Binance error code: the order does not exist.
 pub const CODE_NO_SUCH_ORDER: i64 = -2013;
@@ -61,11 +61,11 @@ pub enum OrderApi {
 
 impl OrderApi {
     /// The API family trading `market`.
-    pub fn of(market: crate::types::Market) -> OrderApi {
+    pub fn of(market: tickwire_core::types::Market) -> OrderApi {
         match market {
-            crate::types::Market::Spot => OrderApi::Spot,
-            crate::types::Market::Usdm => OrderApi::Usdm,
-            crate::types::Market::Coinm => OrderApi::Coinm,
+            tickwire_core::types::Market::Spot => OrderApi::Spot,
+            tickwire_core::types::Market::Usdm => OrderApi::Usdm,
+            tickwire_core::types::Market::Coinm => OrderApi::Coinm,
         }
     }
 

@@ -16,10 +16,10 @@ use super::client::{
     BinanceClient, CODE_CANCEL_REJECTED, CODE_NEW_ORDER_REJECTED, CODE_NO_SUCH_ORDER, OrderStatus,
     VenueError, VenueOrder, wall_ms,
 };
-use crate::orders::{ExecKind, ExecReport, Order, OrderId, RouterCmd};
-use crate::telemetry::hist::LatencySummary;
-use crate::types::{FIXED_SCALE, Px, Qty, SymbolId, SymbolName};
 use hdrhistogram::Histogram;
+use tickwire_core::hist::LatencySummary;
+use tickwire_core::orders::{ExecKind, ExecReport, Order, OrderId, RouterCmd};
+use tickwire_core::types::{FIXED_SCALE, Px, Qty, SymbolId, SymbolName};
 
 /// Tuning of the router's retry and safety behaviour.
 #[derive(Clone, Debug)]

@@ -13,12 +13,12 @@ pub mod breaker;
 pub mod client;
 pub mod engine;
 pub mod keys;
-pub mod live;
 pub mod ratelimit;
 pub mod sign;
+pub mod worker;
 
 pub use breaker::BreakerState;
 pub use client::{BinanceClient, ClientConfig, VenueError};
 pub use engine::{Engine, EngineConfig, RouterStats, client_order_id};
 pub use keys::{Credentials, KeyError};
-pub use live::{LiveConfig, LiveError, LiveRouter, RouterShared};
+pub use worker::{LiveConfig, LiveError, LiveRouter, RouterShared};

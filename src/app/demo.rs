@@ -11,17 +11,17 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use crate::book::stage::SnapshotPolicy;
-use crate::capture::Capture;
-use crate::config::Config;
-use crate::config::schema::VenueConf;
-use crate::md::source::Pace;
-use crate::router::binance::{Credentials, client_order_id};
-use crate::runtime::live::{LiveOptions, LiveRunError, LiveRunOutput, run_live};
-use crate::runtime::ticker::Ticker;
-use crate::telemetry::hist::LatencySummary;
-use crate::types::{Market, Qty, SymbolName};
+use crate::app::session::{LiveOptions, LiveRunError, LiveRunOutput, run_live};
 use crate::venue::{AccountView, Faults, SimConfig, SimStats, VenueSim, WireStamps};
+use tickwire_book::stage::SnapshotPolicy;
+use tickwire_capture::Capture;
+use tickwire_config::Config;
+use tickwire_config::schema::VenueConf;
+use tickwire_core::hist::LatencySummary;
+use tickwire_core::source::Pace;
+use tickwire_core::types::{Market, Qty, SymbolName};
+use tickwire_router::binance::{Credentials, client_order_id};
+use tickwire_runtime::ticker::Ticker;
 
 /// Most orders whose wire-to-wire latency is measured.
 const TRACE_ORDERS: usize = 1 << 16;
@@ -157,7 +157,7 @@ fn random_hex(n: usize) -> String {
 /// the frame that triggered the order. Returns the summary (ns) and the
 /// number of traced orders the simulator never saw.
 fn wire_to_wire(
-    trace: &[(crate::orders::OrderId, crate::types::Tsc)],
+    trace: &[(tickwire_core::orders::OrderId, tickwire_core::types::Tsc)],
     session: u32,
     wire: &WireStamps,
     clock: &quanta::Clock,

@@ -50,7 +50,7 @@ pub use super::channel::{
 };
 pub use super::error::{DisconnectReason, WsError};
 use super::tls::{self, MaybeTls};
-use crate::types::Market;
+use tickwire_core::types::Market;
 
 /// Which Binance stream of a symbol to subscribe to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,23 +8,23 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::book::stage::SnapshotPolicy;
-use crate::config::Config;
-use crate::config::schema::{StageName, VenueConf};
-use crate::md::live::backoff::BackoffConfig;
-use crate::md::live::snapshot::{SnapshotClient, SnapshotConfig};
-use crate::md::live::source::LiveSource;
-use crate::md::live::ws::{self, FeedConfig, FeedStats, StreamKind, feed_channel, run_feed};
-use crate::md::stage::OnFull;
-use crate::router::binance::client::OrderApi;
-use crate::router::binance::{
+use crate::app::monitor::Monitor;
+use tickwire_book::stage::SnapshotPolicy;
+use tickwire_config::Config;
+use tickwire_config::schema::{StageName, VenueConf};
+use tickwire_core::types::{Market, SymbolId, SymbolName};
+use tickwire_md::feed::backoff::BackoffConfig;
+use tickwire_md::feed::snapshot::{SnapshotClient, SnapshotConfig};
+use tickwire_md::feed::source::LiveSource;
+use tickwire_md::feed::ws::{self, FeedConfig, FeedStats, StreamKind, feed_channel, run_feed};
+use tickwire_md::stage::OnFull;
+use tickwire_router::binance::client::OrderApi;
+use tickwire_router::binance::{
     BinanceClient, ClientConfig, Credentials, Engine, EngineConfig, LiveConfig, LiveRouter,
 };
-use crate::router::remote::RemoteVenue;
-use crate::runtime::executors::RunError;
-use crate::runtime::monitor::Monitor;
-use crate::runtime::pipeline::{self, RunOptions, RunOutput};
-use crate::types::{Market, SymbolId, SymbolName};
+use tickwire_router::remote::RemoteVenue;
+use tickwire_runtime::executors::RunError;
+use tickwire_runtime::pipeline::{self, RunOptions, RunOutput};
 
 /// Choices of one live run that are not in the configuration files.
 pub struct LiveOptions {

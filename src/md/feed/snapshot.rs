@@ -15,9 +15,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::backoff::{Backoff, BackoffConfig};
-use crate::md::binance::Decoder;
-use crate::md::frame::Frame;
-use crate::types::{Market, SymbolName};
+use crate::binance::Decoder;
+use crate::frame::Frame;
+use tickwire_core::types::{Market, SymbolName};
 
 /// Why a snapshot could not be had.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -7,11 +7,11 @@ use std::sync::atomic::Ordering;
 
 use serde::Serialize;
 
-use crate::md::live::ws::FeedStats;
-use crate::router::binance::RouterStats;
-use crate::runtime::demo::{DemoOutput, PositionCheck};
-use crate::runtime::live::LiveRunOutput;
-use crate::telemetry::hist::LatencySummary;
+use crate::app::demo::{DemoOutput, PositionCheck};
+use crate::app::session::LiveRunOutput;
+use tickwire_core::hist::LatencySummary;
+use tickwire_md::feed::ws::FeedStats;
+use tickwire_router::binance::RouterStats;
 
 /// Feed counters.
 #[derive(Clone, Debug, Default, Serialize)]

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use super::breaker::BreakerState;
 use super::engine::{Engine, RouterStats};
-use crate::orders::ExecReport;
-use crate::runtime::msg::{FromRouter, ToRouter};
+use tickwire_core::msg::{FromRouter, ToRouter};
+use tickwire_core::orders::ExecReport;
 
 /// Why the live router could not start or stopped.
 #[derive(Debug, thiserror::Error)]

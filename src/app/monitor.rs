@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::md::live::ws::FeedStats;
-use crate::md::status::{InstrumentStatus, MdStatus};
-use crate::router::binance::{BreakerState, RouterShared, RouterStats};
-use crate::runtime::ticker::Ticker;
-use crate::types::{SymbolId, SymbolName};
+use tickwire_core::types::{SymbolId, SymbolName};
+use tickwire_md::feed::ws::FeedStats;
+use tickwire_md::status::{InstrumentStatus, MdStatus};
+use tickwire_router::binance::{BreakerState, RouterShared, RouterStats};
+use tickwire_runtime::ticker::Ticker;
 
 /// A running monitor thread.
 pub struct Monitor {
@@ -221,7 +221,7 @@ mod tests {
 
     #[test]
     fn book_state_changes_name_the_symbol_and_the_reason() {
-        use crate::runtime::msg::StaleReason;
+        use tickwire_core::msg::StaleReason;
         let synced = InstrumentStatus {
             synced: true,
             transitions: 1,

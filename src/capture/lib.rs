@@ -16,15 +16,16 @@
 pub mod binary;
 pub mod merge;
 pub mod mmap;
-pub mod record;
+pub mod replay;
 pub mod synth;
 pub mod text;
 
 use std::path::{Path, PathBuf};
 
-use crate::types::{Market, SymbolName};
+use tickwire_core::types::{Market, SymbolName};
 
 pub use merge::{Capture, FrameRef, InMemorySource, SourceInfo, infer_instrument};
+pub use replay::ReplaySource;
 
 /// Everything that can go wrong reading, writing or importing a capture.
 /// Every message names the file and says what to do.

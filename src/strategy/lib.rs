@@ -4,12 +4,14 @@
 //! stage. It never allocates per call: it writes intents into an
 //! [`IntentSink`] the caller owns and drains after every call.
 
+mod conf;
 mod imbalance;
 
+pub use conf::{StrategyConf, StrategyKind};
 pub use imbalance::ImbalanceTaker;
 
-use crate::orders::{OrderIntent, PathStamps, TimeInForce};
-use crate::types::{Level, Px, Qty, Side, SymbolId, Tsc};
+use tickwire_core::orders::{OrderIntent, PathStamps, TimeInForce};
+use tickwire_core::types::{Level, Px, Qty, Side, SymbolId, Tsc};
 
 /// What the strategy sees after the book applied a diff: top of book of one
 /// instrument.

@@ -4,10 +4,9 @@
 //! book's sync state for the operator.
 
 pub mod binance;
+pub mod feed;
 pub mod frame;
 pub mod instruments;
-pub mod live;
-pub mod source;
 pub mod stage;
 pub mod status;
 pub mod sync;

@@ -2,9 +2,9 @@
 //! matches them in the stage itself; [`RemoteVenue`](super::remote::RemoteVenue)
 //! hands them to the live REST router thread.
 
-use crate::orders::{ExecReport, OrderId, RouterCmd};
-use crate::router::binance::engine::RouterStats;
-use crate::types::{Level, Px, Qty, SymbolId, Tsc};
+use crate::binance::engine::RouterStats;
+use tickwire_core::orders::{ExecReport, OrderId, RouterCmd};
+use tickwire_core::types::{Level, Px, Qty, SymbolId, Tsc};
 
 /// Reports go out through this callback, in order.
 pub type ReportOut<'a> = &'a mut dyn FnMut(ExecReport);

@@ -15,13 +15,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::capture::CaptureError;
-use crate::capture::binary::{CaptureWriter, Header};
-use crate::md::live::snapshot::{SnapshotClient, SnapshotConfig};
-use crate::md::live::source::LiveSource;
-use crate::md::live::ws::{self, FeedConfig, FeedStats, StreamKind, feed_channel, run_feed};
-use crate::md::source::{FrameSource, Next};
-use crate::types::{Market, SymbolName};
+use tickwire_capture::CaptureError;
+use tickwire_capture::binary::{CaptureWriter, Header};
+use tickwire_core::source::{FrameSource, Next};
+use tickwire_core::types::{Market, SymbolName};
+use tickwire_md::feed::snapshot::{SnapshotClient, SnapshotConfig};
+use tickwire_md::feed::source::LiveSource;
+use tickwire_md::feed::ws::{self, FeedConfig, FeedStats, StreamKind, feed_channel, run_feed};
 
 /// What to record and where.
 #[derive(Clone, Debug)]

@@ -3,7 +3,7 @@
 //! typed errors in [`error`]), reconnect delays ([`backoff`]), REST
 //! depth snapshots on a pinned helper thread ([`snapshot`]), and the
 //! [`source::LiveSource`] that hands both to the md stage as a
-//! [`crate::md::source::FrameSource`].
+//! [`tickwire_core::source::FrameSource`].
 
 pub mod backoff;
 pub mod channel;

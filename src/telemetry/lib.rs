@@ -3,8 +3,6 @@
 
 pub mod compare;
 pub mod hgrm;
-pub mod hist;
-pub mod live;
 pub mod report;
 pub mod rss;
 pub mod svg;

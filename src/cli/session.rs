@@ -9,15 +9,15 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::book::stage::SnapshotPolicy;
-use crate::md::source::Pace;
-use crate::router::binance::Credentials;
-use crate::runtime::demo::{DemoOptions, run_demo};
-use crate::runtime::live::{LiveOptions, run_live};
-use crate::telemetry::live::LiveSection;
-use crate::telemetry::report::Report;
-use crate::telemetry::rss;
+use crate::app::demo::{DemoOptions, run_demo};
+use crate::app::session::{LiveOptions, run_live};
+use crate::app::session_report::LiveSection;
 use crate::venue::cli::FaultArgs;
+use tickwire_book::stage::SnapshotPolicy;
+use tickwire_core::source::Pace;
+use tickwire_router::binance::Credentials;
+use tickwire_telemetry::report::Report;
+use tickwire_telemetry::rss;
 
 /// Arguments of `tickwire run`.
 #[derive(Debug, Args)]

@@ -17,8 +17,8 @@
 
 use super::snapshot::{SnapshotClient, SnapshotError, SnapshotRequest};
 use super::ws::{DisconnectReason, FeedEvent, FeedItem, FeedReceiver};
-use crate::md::source::{FrameSource, Next, SourceControl};
-use crate::types::{Market, SymbolName};
+use tickwire_core::source::{FrameSource, Next, SourceControl};
+use tickwire_core::types::{Market, SymbolName};
 
 /// Lifecycle news for the md stage.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -391,7 +391,7 @@ impl FrameSource for LiveSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::md::live::ws::feed_channel;
+    use crate::feed::ws::feed_channel;
 
     fn frame(pool: &mut rtrb::Consumer<Vec<u8>>, b: &[u8]) -> FeedItem {
         let mut buf = pool.pop().unwrap_or_default();
@@ -406,12 +406,12 @@ mod tests {
 
     #[test]
     fn a_failed_snapshot_is_counted_and_requested_again_after_a_pause() {
-        use crate::md::live::snapshot::SnapshotConfig;
+        use crate::feed::snapshot::SnapshotConfig;
         // Nothing listens on port 1: every attempt is refused.
         let client = SnapshotClient::spawn(SnapshotConfig {
             spot_base: Some("http://127.0.0.1:1".into()),
             max_attempts: 2,
-            backoff: crate::md::live::backoff::BackoffConfig {
+            backoff: crate::feed::backoff::BackoffConfig {
                 base: std::time::Duration::from_millis(1),
                 cap: std::time::Duration::from_millis(2),
                 seed: 1,

@@ -4,7 +4,7 @@
 //! circuit breaker, reconciliation).
 
 pub mod binance;
+pub mod gateway;
 pub mod paper;
 pub mod remote;
 pub mod stage;
-pub mod venue;

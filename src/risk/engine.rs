@@ -1,40 +1,10 @@
-//! Pre-trade risk: every intent is checked against static limits, exposure,
-//! pnl and an order-rate bucket before it becomes an [`Order`].
-//!
-//! The engine is single-threaded and clock-free: callers pass `now_ns`
-//! (venue or replay time), so a replay gives the same decisions every run.
-//! Nothing allocates per check: per-symbol state lives in a `Vec` indexed by
-//! [`SymbolId`] (grown once when a new id appears) and working orders in a
-//! fixed-capacity table of `max_open_orders` slots.
-//!
-//! # Check order
-//! [`RiskEngine::check`] applies these in order and returns the first breach:
-//! 1. `Invalid`: price, quantity or mid is zero or negative.
-//! 2. `KillSwitch`: the kill switch is on.
-//! 3. `StaleBook`: the symbol was marked stale.
-//! 4. `DailyLoss`: realized pnl plus every position marked at its last mid
-//!    (this intent's mid for its own symbol) is at or below
-//!    `-daily_loss_limit`. This also turns the kill switch on; the caller
-//!    should then send `RouterCmd::CancelAll`.
-//! 5. `MaxOrderQty`, 6. `MaxOrderNotional`, 7. `PriceCollar`.
-//! 8. `MaxOpenOrders`: the table of working orders is full.
-//! 9. `MaxPosition`: position plus working quantity on the intent's side plus
-//!    the intent would exceed `max_position` in absolute value.
-//! 10. `RateLimit`: no token in the bucket; a token is taken only when every
-//!     other check passed.
+//! The risk engine: limits, positions, open orders and the order-rate
+//! bucket behind one `check` per intent (see the crate docs for the order).
 
-mod bucket;
-mod limits;
-mod positions;
-pub mod stage;
-
-pub use bucket::TokenBucket;
-pub use limits::Limits;
-pub use positions::{OpenOrder, OpenOrders, Positions, SymbolState};
-
-use crate::config::schema::RiskConf;
-use crate::orders::{ExecKind, ExecReport, Order, OrderId, OrderIntent, RejectReason};
-use crate::types::{FIXED_SCALE, Qty, Side, SymbolId};
+use crate::limits;
+use crate::{Limits, OpenOrder, OpenOrders, Positions, RiskConf, TokenBucket};
+use tickwire_core::orders::{ExecKind, ExecReport, Order, OrderId, OrderIntent, RejectReason};
+use tickwire_core::types::{FIXED_SCALE, Qty, Side, SymbolId};
 
 /// Symbols pre-sized at construction (more grow on first sight).
 const INITIAL_SYMBOLS: usize = 16;
