@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::Value;
-use tickwire_book::l2::L2Book;
+use tickwire_book::L2Book;
 use tickwire_core::types::{Px, Qty, Side, parse_fixed};
 
 const DATA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/marketdata/binance/");

@@ -22,7 +22,7 @@ use std::path::Path;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde::Deserialize;
 use tickwire_core::types::{Level, Px, Qty, parse_fixed};
-use tickwire_md::binance::Decoder;
+use tickwire_md::Decoder;
 
 const DATA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/marketdata/binance/");
 /// Up to `limit` frames of the capture whose JSON contains `needle`.
@@ -117,10 +117,10 @@ fn frame_sum(dec: &mut Decoder, frame: &[u8], general: bool) -> u64 {
         dec.decode(frame)
     };
     match decoded.expect("real frame decodes") {
-        tickwire_md::frame::Frame::Depth(d) => {
+        tickwire_md::Frame::Depth(d) => {
             d.first_id ^ d.last_id ^ d.bids.len() as u64 ^ d.asks.len() as u64
         }
-        tickwire_md::frame::Frame::Ticker(t) => t.update_id ^ t.bid_px.0 as u64,
+        tickwire_md::Frame::Ticker(t) => t.update_id ^ t.bid_px.0 as u64,
         other => {
             black_box(other);
             0

@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use tickwire_book::l2::{L2Book, WINDOW_LOG2};
+use tickwire_book::{L2Book, WINDOW_LOG2};
 use tickwire_core::types::{Level, Px, Qty, Side};
 
 /// Reference book: one ordered map per side.

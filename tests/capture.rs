@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use tickwire_capture::binary::{CaptureWriter, Header};
+use tickwire_capture::{CaptureWriter, Header};
 use tickwire_capture::synth::{SynthTruth, synthetic_session, synthetic_session_with_truth};
 use tickwire_capture::{Capture, CaptureError, InMemorySource, import};
 use tickwire_core::types::{Market, Px, SymbolName, parse_fixed};
@@ -607,7 +607,7 @@ fn corrupted_bytes_never_panic_the_readers() {
 
 #[test]
 fn binary_writer_is_readable_after_each_flush() {
-    use tickwire_capture::binary::BinaryFile;
+    use tickwire_capture::BinaryFile;
     let dir = TempDir::new("bin-live");
     let p = dir.file("live.twcap");
     let header = Header {

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use flate2::read::GzDecoder;
 use serde_json::Value;
 use tickwire_core::types::Level;
-use tickwire_md::binance::Decoder;
-use tickwire_md::frame::Frame;
+use tickwire_md::Decoder;
+use tickwire_md::Frame;
 
 /// The capture directory, or `None` (after printing why) when the real-data
 /// suite should be skipped.

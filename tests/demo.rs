@@ -11,7 +11,7 @@ use tickwire::app::demo::{DemoOptions, DemoOutput, run_demo};
 use tickwire::venue::Faults;
 use tickwire_config::Config;
 use tickwire_core::source::Pace;
-use tickwire_telemetry::report::Report;
+use tickwire_telemetry::Report;
 
 fn options(frames: usize, faults: Faults) -> DemoOptions {
     DemoOptions {
@@ -54,9 +54,7 @@ fn assert_consistent(out: &DemoOutput, report: &Report) {
     );
     let router = out
         .live
-        .run
         .router
-        .live
         .as_ref()
         .expect("live router output");
     assert!(router.error.is_none(), "{:?}", router.error);
@@ -92,7 +90,7 @@ fn clean_session_trades_and_agrees_with_the_simulator() {
     let cfg = common::shipped("affinity.toml");
     let (out, report) = demo(&cfg, &options(20_000, Faults::default()));
     assert_consistent(&out, &report);
-    let router = &out.live.run.router.live.as_ref().expect("router").stats;
+    let router = &out.live.router.as_ref().expect("router").stats;
     assert!(router.sent > 0 && router.acked > 0, "{router:?}");
     assert!(out.account.fills > 0, "nothing filled: {:?}", out.account);
     assert_eq!(out.sim.signature_failures, 0);
@@ -169,7 +167,7 @@ fn order_faults_are_retried_or_reconciled_never_doubled() {
     };
     let (out, report) = demo(&cfg, &options(20_000, faults));
     assert_consistent(&out, &report);
-    let router = &out.live.run.router.live.as_ref().expect("router").stats;
+    let router = &out.live.router.as_ref().expect("router").stats;
     assert!(
         out.sim.order_5xx > 0 && out.sim.order_no_answer > 0,
         "{:?}",
@@ -195,7 +193,7 @@ fn an_ip_ban_stops_order_entry_until_retry_after_then_trading_resumes() {
     let (out, report) = demo(&cfg, &opts);
     assert_consistent(&out, &report);
     assert_eq!(out.sim.order_418, 1);
-    let router = &out.live.run.router.live.as_ref().expect("router").stats;
+    let router = &out.live.router.as_ref().expect("router").stats;
     assert_eq!(router.bans, 1, "{router:?}");
     assert!(
         router.breaker_opens >= 1 && router.breaker_rejects > 0,

@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use tickwire_config::schema::{IdlePolicy, StageName};
 use tickwire_core::stage::{Progress, Stage, StageError};
 use tickwire_runtime::executors::{self, ExecutorPlan, RunError};
-use tickwire_runtime::hosted::host;
+use tickwire_runtime::host;
 
 /// A stage that waits for ever (like a consumer whose producer died).
 struct Waits(StageName);

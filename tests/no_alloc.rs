@@ -13,7 +13,7 @@ use tickwire_capture::Capture;
 use tickwire_capture::ReplaySource;
 use tickwire_core::source::Pace;
 use tickwire_core::stage::Progress;
-use tickwire_md::stage::OnFull;
+use tickwire_md::OnFull;
 use tickwire_runtime::pipeline;
 
 use common::alloc::{ALLOCS, COUNTING};

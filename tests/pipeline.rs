@@ -7,7 +7,7 @@ use common::{replay, replay_with, section, shipped};
 use tickwire_capture::Capture;
 use tickwire_capture::synth::synthetic_session_with_truth;
 use tickwire_core::types::Market;
-use tickwire_md::stage::OnFull;
+use tickwire_md::OnFull;
 
 fn lines(market: Market, frames: usize) -> (Vec<String>, tickwire_capture::synth::SynthTruth) {
     let (bytes, truth) = synthetic_session_with_truth(7, market, frames);
@@ -182,8 +182,8 @@ fn full_md_ring_with_wait_policy_loses_nothing() {
 fn periodic_snapshots_are_written_on_venue_time_and_read_back_zero_copy() {
     use std::sync::Arc;
     use std::sync::atomic::AtomicBool;
-    use tickwire_book::snapshot::MappedSnapshot;
-    use tickwire_book::stage::SnapshotPolicy;
+    use tickwire_book::MappedSnapshot;
+    use tickwire_book::SnapshotPolicy;
     use tickwire_capture::ReplaySource;
     use tickwire_core::source::Pace;
     use tickwire_runtime::pipeline::{self, RunOptions};
@@ -308,7 +308,7 @@ fn reconnect_of_a_live_source_marks_its_books_stale_until_a_new_snapshot() {
     );
     assert_eq!(
         usdm.state,
-        tickwire_book::stage::BookState::Stale,
+        tickwire_book::BookState::Stale,
         "no new snapshot in this session"
     );
     assert!(usdm.check.matched > 0 && usdm.check.mismatched == 0);

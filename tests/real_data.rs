@@ -6,7 +6,7 @@ mod common;
 
 use common::{marketdata, replay, section, shipped};
 use tickwire_capture::Capture;
-use tickwire_telemetry::report::{Report, SymbolSection};
+use tickwire_telemetry::{Report, SymbolSection};
 
 const SPOT: &str = "spot_btcusdt_20240808.gz";
 const USDM: &str = "usdm_btcusdt_20240808.gz";

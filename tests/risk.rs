@@ -8,7 +8,7 @@ use tickwire_core::orders::{
 };
 use tickwire_core::types::{FIXED_SCALE, Level, Px, Qty, Side, SymbolId};
 use tickwire_risk::{RiskEngine, RiskError};
-use tickwire_router::paper::PaperVenue;
+use tickwire_router::PaperVenue;
 
 const S: i64 = FIXED_SCALE;
 

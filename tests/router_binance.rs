@@ -17,8 +17,8 @@ use tickwire_core::orders::{
     ExecKind, ExecReport, Order, OrderId, PathStamps, RouterCmd, TimeInForce,
 };
 use tickwire_core::types::{Px, Qty, Side, SymbolId, SymbolName, parse_fixed};
-use tickwire_router::binance::client::{VenueError, parse_order};
-use tickwire_router::binance::sign::Signer;
+use tickwire_router::binance::{VenueError, parse_order};
+use tickwire_router::binance::Signer;
 use tickwire_router::binance::{
     BinanceClient, BreakerState, ClientConfig, Credentials, Engine, EngineConfig, KeyError,
     LiveConfig, LiveError, LiveRouter, client_order_id,
@@ -97,7 +97,7 @@ impl Drop for Mock {
 }
 
 fn wall_ms() -> u64 {
-    tickwire_router::binance::client::wall_ms()
+    tickwire_router::binance::wall_ms()
 }
 
 impl Mock {

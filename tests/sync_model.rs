@@ -14,11 +14,11 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use tickwire_book::l2::L2Book;
+use tickwire_book::L2Book;
 use tickwire_core::msg::MdEvent;
 use tickwire_core::types::{Level, Market, Px, Qty, Side, SymbolId, SymbolName};
-use tickwire_md::frame::{DepthDiff, DepthSnapshot};
-use tickwire_md::sync::{FrameStamps, Sequencer};
+use tickwire_md::{DepthDiff, DepthSnapshot};
+use tickwire_md::{FrameStamps, Sequencer};
 
 /// A synced book as `(bids best first, asks best first)` of `(px, qty)`.
 type View = (Vec<(i64, i64)>, Vec<(i64, i64)>);

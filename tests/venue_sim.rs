@@ -7,13 +7,13 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use tickwire::venue::{Faults, OrderStatus, SimConfig, VenueSim, sign};
-use tickwire_book::check::{TickerCheck, Top};
-use tickwire_book::l2::L2Book;
+use tickwire_book::{TickerCheck, Top};
+use tickwire_book::L2Book;
 use tickwire_core::msg::MdEvent;
 use tickwire_core::types::{Level, Market, Qty, SymbolId};
-use tickwire_md::binance::Decoder;
-use tickwire_md::frame::Frame;
-use tickwire_md::sync::{FrameStamps, Sequencer};
+use tickwire_md::Decoder;
+use tickwire_md::Frame;
+use tickwire_md::{FrameStamps, Sequencer};
 use tungstenite::{Message, WebSocket};
 
 const KEY: &str = "test-key";

@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 use tickwire_capture::synth::synthetic_session;
 use tickwire_core::source::{FrameSource, Next};
 use tickwire_core::types::{Market, SymbolName};
-use tickwire_md::feed::backoff::BackoffConfig;
-use tickwire_md::feed::snapshot::{SnapshotClient, SnapshotConfig, SnapshotError, SnapshotRequest};
-use tickwire_md::feed::source::{LiveEvent, LiveSource};
-use tickwire_md::feed::ws::{
+use tickwire_md::feed::BackoffConfig;
+use tickwire_md::feed::{SnapshotClient, SnapshotConfig, SnapshotError, SnapshotRequest};
+use tickwire_md::feed::{LiveEvent, LiveSource};
+use tickwire_md::feed::{
     self, DisconnectReason, FeedConfig, FeedStats, WsError, feed_channel, run_feed,
 };
 use tungstenite::protocol::frame::Frame;
@@ -532,7 +532,7 @@ fn wss_with_the_certificate_trusted_delivers_every_frame() {
     roots.add(self_signed::certificate()).unwrap();
     let mut cfg = config(port, 1);
     cfg.url = format!("wss://127.0.0.1:{port}/stream?streams=btcusdt@depth@100ms");
-    cfg.tls = Some(tickwire_md::feed::tls::client_config_with_roots(roots));
+    cfg.tls = Some(tickwire_md::feed::client_config_with_roots(roots));
     let (seen, stats) = run_client(cfg, None);
     server.join().unwrap();
     assert_eq!(
@@ -599,7 +599,7 @@ fn snapshot_config(base: &str) -> SnapshotConfig {
     }
 }
 
-fn wait_response(c: &mut SnapshotClient) -> tickwire_md::feed::snapshot::SnapshotResponse {
+fn wait_response(c: &mut SnapshotClient) -> tickwire_md::feed::SnapshotResponse {
     let end = Instant::now() + DEADLINE;
     loop {
         if let Some(r) = c.poll() {
@@ -787,11 +787,11 @@ fn framing_allocations_per_frame_are_measured() {
 
 #[test]
 fn combined_path_and_url_helpers_agree() {
-    let path = ws::combined_path(
+    let path = feed::combined_path(
         Market::Usdm,
         &["BTCUSDT"],
-        &[ws::StreamKind::Depth, ws::StreamKind::Trade],
+        &[feed::StreamKind::Depth, feed::StreamKind::Trade],
     );
-    let url = ws::WsUrl::parse(&format!("ws://127.0.0.1:9/{}", &path[1..])).unwrap();
+    let url = feed::WsUrl::parse(&format!("ws://127.0.0.1:9/{}", &path[1..])).unwrap();
     assert_eq!(url.path, "/stream?streams=btcusdt@depth@0ms/btcusdt@trade");
 }

@@ -13,7 +13,7 @@ use hdrhistogram::Histogram;
 
 use crate::app::session::{LiveOptions, LiveRunError, LiveRunOutput, run_live};
 use crate::venue::{AccountView, Faults, SimConfig, SimStats, VenueSim, WireStamps};
-use tickwire_book::stage::SnapshotPolicy;
+use tickwire_book::SnapshotPolicy;
 use tickwire_capture::Capture;
 use tickwire_config::Config;
 use tickwire_config::schema::VenueConf;
@@ -21,7 +21,7 @@ use tickwire_core::hist::LatencySummary;
 use tickwire_core::source::Pace;
 use tickwire_core::types::{Market, Qty, SymbolName};
 use tickwire_router::binance::{Credentials, client_order_id};
-use tickwire_runtime::ticker::Ticker;
+use tickwire_runtime::Ticker;
 
 /// Most orders whose wire-to-wire latency is measured.
 const TRACE_ORDERS: usize = 1 << 16;
@@ -251,9 +251,7 @@ pub fn run_demo(cfg: &Config, opts: &DemoOptions) -> Result<DemoOutput, DemoErro
         })
         .collect();
     let trace = live
-        .run
         .router
-        .live
         .as_ref()
         .map(|l| l.trace.as_slice())
         .unwrap_or_default();

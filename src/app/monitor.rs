@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tickwire_core::types::{SymbolId, SymbolName};
-use tickwire_md::feed::ws::FeedStats;
-use tickwire_md::status::{InstrumentStatus, MdStatus};
+use tickwire_md::feed::FeedStats;
+use tickwire_md::{InstrumentStatus, MdStatus};
 use tickwire_router::binance::{BreakerState, RouterShared, RouterStats};
-use tickwire_runtime::ticker::Ticker;
+use tickwire_runtime::Ticker;
 
 /// A running monitor thread.
 pub struct Monitor {

@@ -16,12 +16,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tickwire_capture::CaptureError;
-use tickwire_capture::binary::{CaptureWriter, Header};
+use tickwire_capture::{CaptureWriter, Header};
 use tickwire_core::source::{FrameSource, Next};
 use tickwire_core::types::{Market, SymbolName};
-use tickwire_md::feed::snapshot::{SnapshotClient, SnapshotConfig};
-use tickwire_md::feed::source::LiveSource;
-use tickwire_md::feed::ws::{self, FeedConfig, FeedStats, StreamKind, feed_channel, run_feed};
+use tickwire_md::feed::{SnapshotClient, SnapshotConfig};
+use tickwire_md::feed::LiveSource;
+use tickwire_md::feed::{self, FeedConfig, FeedStats, StreamKind, feed_channel, run_feed};
 
 /// What to record and where.
 #[derive(Clone, Debug)]
@@ -113,7 +113,7 @@ pub fn record(opts: RecordOptions, stop: Arc<AtomicBool>) -> Result<RecordStats,
         },
     )?;
     let symbol_lower = opts.symbol.as_str().to_lowercase();
-    let path = ws::combined_path(
+    let path = feed::combined_path(
         opts.market,
         &[symbol_lower.as_str()],
         &[StreamKind::Depth, StreamKind::BookTicker, StreamKind::Trade],

@@ -9,20 +9,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::app::monitor::Monitor;
-use tickwire_book::stage::SnapshotPolicy;
+use tickwire_book::SnapshotPolicy;
 use tickwire_config::Config;
 use tickwire_config::schema::{StageName, VenueConf};
 use tickwire_core::types::{Market, SymbolId, SymbolName};
-use tickwire_md::feed::backoff::BackoffConfig;
-use tickwire_md::feed::snapshot::{SnapshotClient, SnapshotConfig};
-use tickwire_md::feed::source::LiveSource;
-use tickwire_md::feed::ws::{self, FeedConfig, FeedStats, StreamKind, feed_channel, run_feed};
-use tickwire_md::stage::OnFull;
-use tickwire_router::binance::client::OrderApi;
+use tickwire_md::feed::BackoffConfig;
+use tickwire_md::feed::{SnapshotClient, SnapshotConfig};
+use tickwire_md::feed::LiveSource;
+use tickwire_md::feed::{self, FeedConfig, FeedStats, StreamKind, feed_channel, run_feed};
+use tickwire_md::OnFull;
+use tickwire_router::binance::OrderApi;
 use tickwire_router::binance::{
     BinanceClient, ClientConfig, Credentials, Engine, EngineConfig, LiveConfig, LiveRouter,
 };
-use tickwire_router::remote::RemoteVenue;
+use tickwire_router::{LiveRouterOutput, RemoteVenue};
 use tickwire_runtime::executors::RunError;
 use tickwire_runtime::pipeline::{self, RunOptions, RunOutput};
 
@@ -69,8 +69,10 @@ pub enum LiveRunError {
 /// What a live run did, beyond the replay report.
 #[derive(Debug)]
 pub struct LiveRunOutput {
-    /// The stages' reports (the router's includes the live router's account).
+    /// The stages' reports.
     pub run: RunOutput,
+    /// The live order-entry thread's account (`None` if it never started).
+    pub router: Option<LiveRouterOutput>,
     /// Feed connection counters at the end.
     pub feed: Arc<FeedStats>,
     /// The venue symbols, in id order.
@@ -99,7 +101,7 @@ pub fn feed_url(venue: &VenueConf) -> String {
         .map(|s| s.to_ascii_lowercase())
         .collect();
     let names: Vec<&str> = lower.iter().map(String::as_str).collect();
-    let path = ws::combined_path(
+    let path = feed::combined_path(
         venue.market,
         &names,
         &[StreamKind::Depth, StreamKind::BookTicker, StreamKind::Trade],
@@ -197,7 +199,7 @@ pub fn run_live(
         message: e.to_string(),
     })?;
     let router_shared = router.shared();
-    let remote = RemoteVenue::new(router, cmd_tx, rep_rx, opts.trace_orders);
+    let (remote, router_account) = RemoteVenue::new(router, cmd_tx, rep_rx, opts.trace_orders);
 
     let run_opts = RunOptions {
         // Live data cannot wait: a full ring drops and resyncs.
@@ -254,6 +256,7 @@ pub fn run_live(
     }
     Ok(LiveRunOutput {
         run: result?,
+        router: router_account.take(),
         feed: feed_stats,
         symbols,
         url,

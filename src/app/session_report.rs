@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::app::demo::{DemoOutput, PositionCheck};
 use crate::app::session::LiveRunOutput;
 use tickwire_core::hist::LatencySummary;
-use tickwire_md::feed::ws::FeedStats;
+use tickwire_md::feed::FeedStats;
 use tickwire_router::binance::RouterStats;
 
 /// Feed counters.
@@ -120,9 +120,7 @@ impl LiveSection {
             last_error: f.last_error().map(|e| e.to_string()),
         };
         let router = out
-            .run
             .router
-            .live
             .as_ref()
             .map(|l| RouterSection {
                 stats: l.stats.clone(),

@@ -1,7 +1,12 @@
 //! Book stage: L2 books, the venue ground-truth check, rkyv snapshots.
 
-pub mod check;
-pub mod l2;
+mod check;
+mod l2;
 mod mmap;
-pub mod snapshot;
-pub mod stage;
+mod snapshot;
+mod stage;
+
+pub use check::{TickerCheck, Top};
+pub use l2::{L2Book, WINDOW_LOG2};
+pub use snapshot::{MappedSnapshot, print_top};
+pub use stage::{BookReport, BookRings, BookStage, BookState, SnapshotPolicy};

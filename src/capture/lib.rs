@@ -13,12 +13,12 @@
 //! allocating. [`synth`] generates deterministic Binance sessions in the text
 //! format for demos and tests.
 
-pub mod binary;
-pub mod merge;
-pub mod mmap;
-pub mod replay;
+mod binary;
+mod merge;
+mod mmap;
+mod replay;
 pub mod synth;
-pub mod text;
+mod text;
 
 use std::path::{Path, PathBuf};
 
@@ -303,3 +303,5 @@ mod tests {
         assert!(parse_source_arg("").is_err());
     }
 }
+
+pub use binary::{BinaryFile, CaptureWriter, Header};

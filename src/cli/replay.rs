@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::Args;
 
 use super::{OnFullArg, PaceArg};
-use tickwire_book::stage::SnapshotPolicy;
+use tickwire_book::SnapshotPolicy;
 use tickwire_capture::Capture;
 use tickwire_capture::ReplaySource;
 use tickwire_core::source::Pace;
-use tickwire_md::stage::OnFull;
+use tickwire_md::OnFull;
 use tickwire_runtime::pipeline::{self, RunOptions};
-use tickwire_telemetry::report::{Report, stage_histograms};
+use tickwire_telemetry::{Report, stage_histograms};
 use tickwire_telemetry::{hgrm, rss, svg};
 
 /// Frames per source of the built-in synthetic session.

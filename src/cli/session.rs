@@ -13,10 +13,10 @@ use crate::app::demo::{DemoOptions, run_demo};
 use crate::app::session::{LiveOptions, run_live};
 use crate::app::session_report::LiveSection;
 use crate::venue::cli::FaultArgs;
-use tickwire_book::stage::SnapshotPolicy;
+use tickwire_book::SnapshotPolicy;
 use tickwire_core::source::Pace;
 use tickwire_router::binance::Credentials;
-use tickwire_telemetry::report::Report;
+use tickwire_telemetry::Report;
 use tickwire_telemetry::rss;
 
 /// Arguments of `tickwire run`.

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use tickwire_book::snapshot::{MappedSnapshot, print_top};
+use tickwire_book::{MappedSnapshot, print_top};
 use tickwire_telemetry::compare;
 
 /// Arguments of `tickwire record`.

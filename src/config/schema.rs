@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 pub use tickwire_core::stage::StageName;
 pub use tickwire_risk::RiskConf;
-pub use tickwire_router::paper::PaperConf;
+pub use tickwire_router::PaperConf;
 pub use tickwire_strategy::{StrategyConf, StrategyKind};
 
 use tickwire_core::types::{Market, Px};

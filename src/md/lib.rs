@@ -3,10 +3,16 @@
 //! REST snapshot fetcher and the live frame source; `status` publishes each
 //! book's sync state for the operator.
 
-pub mod binance;
+mod binance;
 pub mod feed;
-pub mod frame;
-pub mod instruments;
-pub mod stage;
-pub mod status;
-pub mod sync;
+mod frame;
+mod instruments;
+mod stage;
+mod status;
+mod sync;
+
+pub use binance::{Decoder};
+pub use frame::{DecodeError, DepthDiff, DepthSnapshot, Frame, OtherKind};
+pub use stage::{MdReport, MdStage, OnFull};
+pub use status::{InstrumentStatus, MdStatus};
+pub use sync::{FrameStamps, Sequencer};

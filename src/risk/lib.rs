@@ -28,10 +28,12 @@ mod conf;
 mod engine;
 mod limits;
 mod positions;
-pub mod stage;
+mod stage;
 
 pub use bucket::TokenBucket;
 pub use conf::RiskConf;
 pub use engine::{RiskEngine, RiskError, RiskStats};
 pub use limits::Limits;
 pub use positions::{OpenOrder, OpenOrders, Positions, SymbolState};
+
+pub use stage::{RiskReport, RiskRings, RiskStage};

@@ -2,9 +2,8 @@
 //! matches them in the stage itself; [`RemoteVenue`](super::remote::RemoteVenue)
 //! hands them to the live REST router thread.
 
-use crate::binance::engine::RouterStats;
-use tickwire_core::orders::{ExecReport, OrderId, RouterCmd};
-use tickwire_core::types::{Level, Px, Qty, SymbolId, Tsc};
+use tickwire_core::orders::{ExecReport, RouterCmd};
+use tickwire_core::types::{Level, Px, Qty, SymbolId};
 
 /// Reports go out through this callback, in order.
 pub type ReportOut<'a> = &'a mut dyn FnMut(ExecReport);
@@ -34,22 +33,10 @@ pub trait OrderVenue: Send + 'static {
     fn close(&mut self, _out: ReportOut<'_>) -> bool {
         true
     }
-    /// What a live venue's router did, taken once after `close`.
-    fn finish(&mut self) -> Option<LiveRouterOutput> {
-        None
-    }
-}
-
-/// End-of-run account of a live router.
-#[derive(Clone, Debug, Default)]
-pub struct LiveRouterOutput {
-    /// The router thread's counters.
-    pub stats: RouterStats,
-    /// `(order, frame receive TSC)` of the first orders, when tracing was
-    /// asked for (wire-to-wire measurement in `demo`).
-    pub trace: Vec<(OrderId, Tsc)>,
-    /// Set when the router thread could not be joined cleanly.
-    pub error: Option<String>,
+    /// The stage is finishing: release what the venue holds (a live venue
+    /// joins its order-entry thread and leaves its account where its
+    /// owner can read it).
+    fn finish(&mut self) {}
 }
 
 impl OrderVenue for super::paper::PaperVenue {

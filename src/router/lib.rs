@@ -4,7 +4,12 @@
 //! circuit breaker, reconciliation).
 
 pub mod binance;
-pub mod gateway;
-pub mod paper;
-pub mod remote;
-pub mod stage;
+mod gateway;
+mod paper;
+mod remote;
+mod stage;
+
+pub use gateway::{OrderVenue};
+pub use paper::{PaperConf, PaperVenue};
+pub use remote::{LiveRouterOutput, RemoteAccount, RemoteVenue};
+pub use stage::{RouterReport, RouterRings, RouterStage};

@@ -4,8 +4,11 @@
 
 use std::collections::VecDeque;
 
-use crate::binance::worker::{LiveRouter, RouterWaker};
-use crate::gateway::{LiveRouterOutput, OrderVenue, ReportOut};
+use crate::binance::{LiveRouter, RouterWaker};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::binance::RouterStats;
+use crate::gateway::{OrderVenue, ReportOut};
 use tickwire_core::msg::{FromRouter, ToRouter};
 use tickwire_core::orders::{OrderId, RouterCmd};
 use tickwire_core::types::Tsc;
@@ -22,19 +25,47 @@ pub struct RemoteVenue {
     ended: bool,
     trace: Vec<(OrderId, Tsc)>,
     trace_cap: usize,
+    account: Arc<Mutex<Option<LiveRouterOutput>>>,
+}
+
+/// End-of-run account of the live router thread.
+#[derive(Clone, Debug, Default)]
+pub struct LiveRouterOutput {
+    /// The router thread's counters.
+    pub stats: RouterStats,
+    /// `(order, frame receive TSC)` of the first orders, when tracing was
+    /// asked for (wire-to-wire measurement in `demo`).
+    pub trace: Vec<(OrderId, Tsc)>,
+    /// Set when the router thread could not be joined cleanly.
+    pub error: Option<String>,
+}
+
+/// Where a [`RemoteVenue`] leaves the live router's account when the
+/// router stage finishes.
+#[derive(Clone, Debug, Default)]
+pub struct RemoteAccount(Arc<Mutex<Option<LiveRouterOutput>>>);
+
+impl RemoteAccount {
+    /// The account, once the router stage has finished.
+    pub fn take(&self) -> Option<LiveRouterOutput> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
 }
 
 impl RemoteVenue {
     /// Talks to `router` over `tx`/`rx` (the rings `router` was spawned
     /// with). With `trace_cap > 0`, the frame receive TSC of the first
-    /// `trace_cap` orders is kept (memory reserved now, never grown).
+    /// `trace_cap` orders is kept (memory reserved now, never grown). The
+    /// router's account is left in the returned [`RemoteAccount`] when the
+    /// router stage finishes.
     pub fn new(
         router: LiveRouter,
         tx: rtrb::Producer<ToRouter>,
         rx: rtrb::Consumer<FromRouter>,
         trace_cap: usize,
-    ) -> RemoteVenue {
-        RemoteVenue {
+    ) -> (RemoteVenue, RemoteAccount) {
+        let account = RemoteAccount::default();
+        let venue = RemoteVenue {
             tx,
             rx,
             backlog: VecDeque::with_capacity(1024),
@@ -44,7 +75,9 @@ impl RemoteVenue {
             ended: false,
             trace: Vec::with_capacity(trace_cap),
             trace_cap,
-        }
+            account: Arc::clone(&account.0),
+        };
+        (venue, account)
     }
 
     fn send(&mut self, msg: ToRouter) {
@@ -119,16 +152,19 @@ impl OrderVenue for RemoteVenue {
         self.ended
     }
 
-    fn finish(&mut self) -> Option<LiveRouterOutput> {
-        let router = self.router.take()?;
+    fn finish(&mut self) {
+        let Some(router) = self.router.take() else {
+            return;
+        };
         let (stats, error) = match router.join() {
             Ok(s) => (s, None),
             Err(e) => (Default::default(), Some(e.to_string())),
         };
-        Some(LiveRouterOutput {
+        let out = LiveRouterOutput {
             stats,
             trace: std::mem::take(&mut self.trace),
             error,
-        })
+        };
+        *self.account.lock().unwrap_or_else(PoisonError::into_inner) = Some(out);
     }
 }

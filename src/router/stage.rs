@@ -6,7 +6,7 @@
 
 use quanta::Clock;
 
-use crate::gateway::{LiveRouterOutput, OrderVenue};
+use crate::gateway::OrderVenue;
 use crate::paper::PaperVenue;
 use tickwire_core::hist::TscHist;
 use tickwire_core::msg::{FromRouter, MarketMsg, ToRouter};
@@ -29,8 +29,6 @@ pub struct RouterReport {
     pub router_latency: TscHist,
     /// Frame received -> order handed to the venue.
     pub tick_to_trade: TscHist,
-    /// The live router's account (live runs only).
-    pub live: Option<LiveRouterOutput>,
 }
 
 /// Rings the router stage owns.
@@ -169,7 +167,7 @@ impl<V: OrderVenue> Stage for RouterStage<V> {
     }
 
     fn finish(mut self) -> RouterReport {
-        self.report.live = self.venue.finish();
+        self.venue.finish();
         self.report
     }
 }

@@ -1,7 +1,10 @@
 //! Executors, pinning, idle policy, ring messages and the pipeline wiring.
 
 pub mod executors;
-pub mod hosted;
-pub mod idle;
+mod hosted;
+mod idle;
 pub mod pipeline;
-pub mod ticker;
+mod ticker;
+
+pub use hosted::{host};
+pub use ticker::{Ticker};

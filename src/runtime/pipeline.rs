@@ -10,18 +10,18 @@ use quanta::Clock;
 
 use crate::executors::{self, ExecutorPlan, RunError};
 use crate::hosted::{Hosted, ReportSlot, host};
-use tickwire_book::stage::{BookReport, BookRings, BookStage, SnapshotPolicy};
+use tickwire_book::{BookReport, BookRings, BookStage, SnapshotPolicy};
 use tickwire_config::Config;
 use tickwire_config::schema::{StageName, StrategyKind};
 use tickwire_core::source::FrameSource;
 use tickwire_core::types::{Market, SymbolName};
-use tickwire_md::stage::{MdReport, MdStage, OnFull};
-use tickwire_md::status::MdStatus;
+use tickwire_md::{MdReport, MdStage, OnFull};
+use tickwire_md::MdStatus;
 use tickwire_risk::RiskEngine;
-use tickwire_risk::stage::{RiskReport, RiskRings, RiskStage};
-use tickwire_router::gateway::OrderVenue;
-use tickwire_router::paper::PaperVenue;
-use tickwire_router::stage::{RouterReport, RouterRings, RouterStage};
+use tickwire_risk::{RiskReport, RiskRings, RiskStage};
+use tickwire_router::OrderVenue;
+use tickwire_router::PaperVenue;
+use tickwire_router::{RouterReport, RouterRings, RouterStage};
 use tickwire_strategy::{Idle, ImbalanceTaker, Strategy};
 
 /// Run-time choices that are not configuration.

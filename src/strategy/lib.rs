@@ -137,3 +137,4 @@ pub struct Idle;
 impl Strategy for Idle {
     fn on_book(&mut self, _top: &BookTop, _out: &mut IntentSink) {}
 }
+

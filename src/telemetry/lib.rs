@@ -3,6 +3,8 @@
 
 pub mod compare;
 pub mod hgrm;
-pub mod report;
+mod report;
 pub mod rss;
 pub mod svg;
+
+pub use report::{Report, SymbolSection, stage_histograms};

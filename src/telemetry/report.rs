@@ -9,11 +9,11 @@ use std::fmt::Write as _;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use tickwire_book::stage::BookState;
+use tickwire_book::BookState;
 use tickwire_core::hist::{LatencySummary, TscHist};
 use tickwire_core::orders::RejectReason;
 use tickwire_core::types::{Level, Qty};
-use tickwire_md::frame::{DecodeError, OtherKind};
+use tickwire_md::{DecodeError, OtherKind};
 use tickwire_runtime::pipeline::RunOutput;
 
 /// Latency stages in report order: name and meaning.

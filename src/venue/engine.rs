@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use tickwire_book::l2::L2Book;
+use tickwire_book::L2Book;
 use tickwire_capture::Capture;
 use tickwire_config::schema::PaperConf;
 use tickwire_core::msg::MdEvent;
@@ -12,10 +12,10 @@ use tickwire_core::orders::{
     ExecKind, ExecReport, Order, OrderId, PathStamps, RouterCmd, TimeInForce,
 };
 use tickwire_core::types::{FIXED_SCALE, Level, Market, Px, Qty, Side, SymbolId, SymbolName};
-use tickwire_md::binance::Decoder;
-use tickwire_md::frame::Frame;
-use tickwire_md::sync::{FrameStamps, Sequencer};
-use tickwire_router::paper::PaperVenue;
+use tickwire_md::Decoder;
+use tickwire_md::Frame;
+use tickwire_md::{FrameStamps, Sequencer};
+use tickwire_router::PaperVenue;
 
 use super::{AccountView, OrderStatus, OrderView, position_key};
 

@@ -65,7 +65,7 @@
 //!   in ten seconds get `429 {"code":-1015}` with `Retry-After`.
 //!
 //! # Matching
-//! [`tickwire_router::paper::PaperVenue`] fed with the simulator's own top of
+//! [`tickwire_router::PaperVenue`] fed with the simulator's own top of
 //! book after every diff it applies and with every trade it serves; new
 //! orders and cancels go through `on_cmd`. IOC remainders end `EXPIRED`.
 
@@ -91,7 +91,7 @@ use tickwire_core::types::{Market, Px, Qty, Side};
 
 pub use auth::sign;
 pub use cli::{VenueSimArgs, run_cli};
-pub use tickwire_router::binance::client::OrderStatus;
+pub use tickwire_router::binance::OrderStatus;
 
 /// Fault switches (see the module docs for what each one does).
 #[derive(Default, Clone, Debug)]

@@ -8,14 +8,14 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tickwire_book::stage::SnapshotPolicy;
+use tickwire_book::SnapshotPolicy;
 use tickwire_capture::Capture;
 use tickwire_capture::ReplaySource;
 use tickwire_config::{self as config, Config};
 use tickwire_core::source::Pace;
-use tickwire_md::stage::OnFull;
+use tickwire_md::OnFull;
 use tickwire_runtime::pipeline::{self, RunOptions};
-use tickwire_telemetry::report::Report;
+use tickwire_telemetry::Report;
 
 /// `../shared/marketdata/binance`, or `None` (skip) when it is absent and
 /// `TICKWIRE_REAL_DATA` is not set; with it set, absence is a failure.
@@ -87,7 +87,7 @@ pub fn section<'a>(
     r: &'a Report,
     market: &str,
     symbol: &str,
-) -> &'a tickwire_telemetry::report::SymbolSection {
+) -> &'a tickwire_telemetry::SymbolSection {
     r.symbols
         .iter()
         .find(|s| s.market == market && s.symbol == symbol)

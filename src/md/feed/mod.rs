@@ -5,10 +5,19 @@
 //! [`source::LiveSource`] that hands both to the md stage as a
 //! [`tickwire_core::source::FrameSource`].
 
-pub mod backoff;
-pub mod channel;
-pub mod error;
-pub mod snapshot;
-pub mod source;
-pub mod tls;
-pub mod ws;
+mod backoff;
+mod channel;
+mod error;
+mod snapshot;
+mod source;
+mod tls;
+mod ws;
+
+pub use backoff::{BackoffConfig};
+pub use snapshot::{SnapshotClient, SnapshotConfig, SnapshotError, SnapshotRequest, SnapshotResponse};
+pub use source::{LiveEvent, LiveSource};
+pub use tls::{client_config_with_roots};
+pub use ws::{
+    DisconnectReason, FeedConfig, FeedStats, StreamKind, WsError, WsUrl, combined_path, feed_channel,
+    run_feed,
+};

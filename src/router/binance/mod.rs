@@ -9,16 +9,19 @@
 //! - [`engine`]: order state, idempotent retries and reconciliation.
 //! - [`live`]: the pinned router thread between the rings.
 
-pub mod breaker;
-pub mod client;
-pub mod engine;
-pub mod keys;
-pub mod ratelimit;
-pub mod sign;
-pub mod worker;
+mod breaker;
+mod client;
+mod engine;
+mod keys;
+mod ratelimit;
+mod sign;
+mod worker;
 
 pub use breaker::BreakerState;
 pub use client::{BinanceClient, ClientConfig, VenueError};
 pub use engine::{Engine, EngineConfig, RouterStats, client_order_id};
 pub use keys::{Credentials, KeyError};
-pub use worker::{LiveConfig, LiveError, LiveRouter, RouterShared};
+pub use worker::{LiveConfig, LiveError, LiveRouter, RouterShared, RouterWaker};
+
+pub use client::{OrderApi, OrderStatus, parse_order, wall_ms};
+pub use sign::{Signer};
