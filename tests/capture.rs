@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use tickwire_capture::{CaptureWriter, Header};
 use tickwire_capture::synth::{SynthTruth, synthetic_session, synthetic_session_with_truth};
 use tickwire_capture::{Capture, CaptureError, InMemorySource, import};
+use tickwire_capture::{CaptureWriter, Header};
 use tickwire_core::types::{Market, Px, SymbolName, parse_fixed};
 
 /// A per-test scratch directory, removed on drop.

@@ -52,11 +52,7 @@ fn assert_consistent(out: &DemoOutput, report: &Report) {
         out.sim.duplicates_refused, 0,
         "a client order id was sent as new twice and placed"
     );
-    let router = out
-        .live
-        .router
-        .as_ref()
-        .expect("live router output");
+    let router = out.live.router.as_ref().expect("live router output");
     assert!(router.error.is_none(), "{:?}", router.error);
     assert!(
         out.account.orders.len() as u64 <= router.stats.sent,

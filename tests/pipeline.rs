@@ -253,7 +253,10 @@ fn strategy_learns_its_fills_and_stops_at_its_own_position_limit() {
         "position {position} beyond the strategy's max_position {clip} + one clip in flight"
     );
     assert_eq!(
-        out.risk.stats.rejected[tickwire_core::orders::RejectReason::MaxPosition.index()],
+        out.risk
+            .stats
+            .rejected
+            .get(tickwire_core::orders::RejectReason::MaxPosition),
         0
     );
 }
@@ -302,7 +305,9 @@ fn reconnect_of_a_live_source_marks_its_books_stale_until_a_new_snapshot() {
     let out = common::run_inline(&shipped("affinity.toml"), source);
     let usdm = &out.book.symbols[0];
     assert_eq!(
-        usdm.stale_events[4], 1,
+        usdm.stale_events
+            .get(tickwire_core::msg::StaleReason::Reconnect),
+        1,
         "one reconnect resync: {:?}",
         usdm.stale_events
     );

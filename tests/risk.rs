@@ -2,6 +2,7 @@
 
 use proptest::prelude::*;
 use tickwire_config::schema::{PaperConf, RiskConf};
+use tickwire_core::counts::Counted;
 use tickwire_core::orders::{
     ExecKind, ExecReport, Order, OrderId, OrderIntent, PathStamps, RejectReason, RouterCmd,
     TimeInForce,
@@ -59,7 +60,7 @@ fn assert_only(risk: &mut RiskEngine, i: &OrderIntent, reason: RejectReason) {
     let before = risk.stats();
     assert_eq!(risk.check(i, 0), Err(reason));
     let after = risk.stats();
-    for r in RejectReason::ALL {
+    for &r in <RejectReason as Counted>::ALL {
         let delta = after.rejected_for(r) - before.rejected_for(r);
         assert_eq!(delta, u64::from(r == reason), "counter of {}", r.name());
     }
@@ -706,7 +707,7 @@ proptest! {
                 prop_assert_eq!(risk.realized_pnl(), cash / i128::from(FIXED_SCALE));
             }
             let st = risk.stats();
-            prop_assert_eq!(st.intents, st.accepted + st.rejected.iter().sum::<u64>());
+            prop_assert_eq!(st.intents, st.accepted + st.rejected.total());
         }
     }
 }
@@ -741,7 +742,6 @@ fn strategy_intent_flows_through_risk_to_a_paper_fill() {
         bid,
         ask,
         venue_time_ms: 1,
-        tradable: true,
     };
     let mut sink = IntentSink::new();
     for _ in 0..2 {

@@ -17,12 +17,12 @@ use tickwire_core::orders::{
     ExecKind, ExecReport, Order, OrderId, PathStamps, RouterCmd, TimeInForce,
 };
 use tickwire_core::types::{Px, Qty, Side, SymbolId, SymbolName, parse_fixed};
-use tickwire_router::binance::{VenueError, parse_order};
 use tickwire_router::binance::Signer;
 use tickwire_router::binance::{
     BinanceClient, BreakerState, ClientConfig, Credentials, Engine, EngineConfig, KeyError,
     LiveConfig, LiveError, LiveRouter, client_order_id,
 };
+use tickwire_router::binance::{VenueError, parse_order};
 
 const KEY: &str = "mockKEYabcdef0123456789";
 const SECRET: &str = "mockSECRETzyxw9876543210";

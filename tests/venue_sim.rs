@@ -7,8 +7,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use tickwire::venue::{Faults, OrderStatus, SimConfig, VenueSim, sign};
-use tickwire_book::{TickerCheck, Top};
 use tickwire_book::L2Book;
+use tickwire_book::{TickerCheck, Top};
 use tickwire_core::msg::MdEvent;
 use tickwire_core::types::{Level, Market, Qty, SymbolId};
 use tickwire_md::Decoder;

@@ -20,11 +20,11 @@ use tickwire_capture::synth::synthetic_session;
 use tickwire_core::source::{FrameSource, Next};
 use tickwire_core::types::{Market, SymbolName};
 use tickwire_md::feed::BackoffConfig;
-use tickwire_md::feed::{SnapshotClient, SnapshotConfig, SnapshotError, SnapshotRequest};
-use tickwire_md::feed::{LiveEvent, LiveSource};
 use tickwire_md::feed::{
     self, DisconnectReason, FeedConfig, FeedStats, WsError, feed_channel, run_feed,
 };
+use tickwire_md::feed::{LiveEvent, LiveSource};
+use tickwire_md::feed::{SnapshotClient, SnapshotConfig, SnapshotError, SnapshotRequest};
 use tungstenite::protocol::frame::Frame;
 use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::{Message, WebSocket};

@@ -19,9 +19,9 @@ use tickwire_capture::CaptureError;
 use tickwire_capture::{CaptureWriter, Header};
 use tickwire_core::source::{FrameSource, Next};
 use tickwire_core::types::{Market, SymbolName};
-use tickwire_md::feed::{SnapshotClient, SnapshotConfig};
 use tickwire_md::feed::LiveSource;
 use tickwire_md::feed::{self, FeedConfig, FeedStats, StreamKind, feed_channel, run_feed};
+use tickwire_md::feed::{SnapshotClient, SnapshotConfig};
 
 /// What to record and where.
 #[derive(Clone, Debug)]

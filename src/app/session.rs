@@ -13,11 +13,11 @@ use tickwire_book::SnapshotPolicy;
 use tickwire_config::Config;
 use tickwire_config::schema::{StageName, VenueConf};
 use tickwire_core::types::{Market, SymbolId, SymbolName};
+use tickwire_md::OnFull;
 use tickwire_md::feed::BackoffConfig;
-use tickwire_md::feed::{SnapshotClient, SnapshotConfig};
 use tickwire_md::feed::LiveSource;
 use tickwire_md::feed::{self, FeedConfig, FeedStats, StreamKind, feed_channel, run_feed};
-use tickwire_md::OnFull;
+use tickwire_md::feed::{SnapshotClient, SnapshotConfig};
 use tickwire_router::binance::OrderApi;
 use tickwire_router::binance::{
     BinanceClient, ClientConfig, Credentials, Engine, EngineConfig, LiveConfig, LiveRouter,

@@ -12,9 +12,9 @@
 use tickwire_core::types::Level;
 
 /// Applied diffs remembered for tickers that arrive after their diff.
-pub const HISTORY: usize = 256;
+pub(crate) const HISTORY: usize = 256;
 /// Tickers held that arrived before their diff.
-pub const PENDING: usize = 64;
+pub(crate) const PENDING: usize = 64;
 
 /// Best bid and ask after one diff (`None` side = empty).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -133,7 +133,7 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SnapshotError + '_ {
 
 /// Copies a book into a snapshot: `depth` levels per side, best first
 /// (`depth == 0` keeps every level). Allocates; call off the hot path.
-pub fn snapshot_of(
+pub(crate) fn snapshot_of(
     book: &L2Book,
     market: Market,
     symbol: &str,
@@ -166,7 +166,7 @@ pub fn snapshot_of(
 /// Writes `file` to `path` atomically: a temporary file in the same
 /// directory is written, fsynced and renamed over `path`, then the directory
 /// is fsynced. Readers never see a partial file.
-pub fn write_snapshot(path: &Path, file: &SnapshotFile) -> Result<(), SnapshotError> {
+pub(crate) fn write_snapshot(path: &Path, file: &SnapshotFile) -> Result<(), SnapshotError> {
     let bytes = rkyv::to_bytes::<rancor::Error>(file).map_err(SnapshotError::Serialize)?;
     let name = path.file_name().ok_or_else(|| SnapshotError::Io {
         path: path.to_path_buf(),

@@ -9,6 +9,7 @@ use quanta::Clock;
 use crate::check::{CheckStats, Mismatch, TickerCheck, Top};
 use crate::l2::L2Book;
 use crate::snapshot::{SnapshotFile, snapshot_of, write_snapshot};
+use tickwire_core::counts::Counts;
 use tickwire_core::hist::TscHist;
 use tickwire_core::msg::{BookRequest, MarketMsg, MdEvent, RiskMsg, StaleReason, StrategyFill};
 use tickwire_core::orders::PathStamps;
@@ -45,8 +46,8 @@ pub struct BookSymbolReport {
     pub first_mismatch: Option<Mismatch>,
     /// Times the book was found crossed.
     pub crossed: u64,
-    /// Stale markings received from md, by reason (gap, overflow, crossed, no bridge, reconnect).
-    pub stale_events: [u64; 5],
+    /// Stale markings received from md, by reason.
+    pub stale_events: Counts<StaleReason>,
     /// Diffs applied.
     pub diffs_applied: u64,
     /// Level updates applied (snapshots and diffs).
@@ -96,7 +97,7 @@ struct Slot {
     last_u: u64,
     check: TickerCheck,
     crossed: u64,
-    stale_events: [u64; 5],
+    stale_events: Counts<StaleReason>,
     diffs_applied: u64,
     levels_applied: u64,
 }
@@ -224,7 +225,7 @@ impl BookStage {
                     last_u: 0,
                     check: TickerCheck::default(),
                     crossed: 0,
-                    stale_events: [0; 5],
+                    stale_events: Counts::default(),
                     diffs_applied: 0,
                     levels_applied: 0,
                 });
@@ -301,7 +302,7 @@ impl BookStage {
             }),
             MdEvent::Stale { symbol, reason } => {
                 if let Some(s) = self.slot(symbol) {
-                    s.stale_events[reason_index(reason)] += 1;
+                    s.stale_events.bump(reason);
                 }
                 self.mark_stale(symbol);
             }
@@ -353,7 +354,6 @@ impl BookStage {
             bid,
             ask,
             venue_time_ms,
-            tradable: true,
         };
         self.strategy.on_book(&top, &mut self.sink);
         let decided = Tsc(self.clock.raw());
@@ -444,16 +444,6 @@ fn flush_held<T: Copy>(held: &mut Vec<T>, ring: &mut rtrb::Producer<T>) -> bool 
     let sent = held.len() - rest.len();
     held.drain(..sent);
     held.is_empty()
-}
-
-fn reason_index(r: StaleReason) -> usize {
-    match r {
-        StaleReason::Gap => 0,
-        StaleReason::RingOverflow => 1,
-        StaleReason::Crossed => 2,
-        StaleReason::NoBridge => 3,
-        StaleReason::Reconnect => 4,
-    }
 }
 
 impl Stage for BookStage {

@@ -39,20 +39,20 @@ use super::mmap::MappedFile;
 use tickwire_core::types::{Market, SYMBOL_MAX, SymbolName};
 
 /// File magic, bytes 0..8.
-pub const MAGIC: [u8; 8] = *b"TWCAP\0\r\n";
+pub(crate) const MAGIC: [u8; 8] = *b"TWCAP\0\r\n";
 /// Format version written and read by this build.
-pub const VERSION: u16 = 1;
+pub(crate) const VERSION: u16 = 1;
 /// Header length written by this build; the first record starts here.
-pub const HEADER_LEN: usize = 64;
+pub(crate) const HEADER_LEN: usize = 64;
 /// Bytes before each record's payload.
-pub const RECORD_HEADER_LEN: usize = 16;
+pub(crate) const RECORD_HEADER_LEN: usize = 16;
 /// Largest payload a record can hold.
-pub const MAX_FRAME: usize = u32::MAX as usize;
+pub(crate) const MAX_FRAME: usize = u32::MAX as usize;
 
 /// True when `bytes` start like a binary capture (first 5 magic bytes), so
 /// a damaged rest of the magic is reported as a bad header rather than read
 /// as text.
-pub fn looks_binary(bytes: &[u8]) -> bool {
+pub(crate) fn looks_binary(bytes: &[u8]) -> bool {
     bytes.starts_with(&MAGIC[..5])
 }
 

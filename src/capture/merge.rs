@@ -32,6 +32,8 @@ pub struct SourceInfo {
     pub frames: usize,
     /// Text lines skipped because their prefix was malformed.
     pub malformed_lines: usize,
+    /// 1-based numbers of the first few of them.
+    pub first_malformed: Vec<usize>,
     /// Set when the file was damaged (truncated gzip, partial binary record):
     /// what was wrong and what was ignored.
     pub truncated: Option<String>,
@@ -183,6 +185,7 @@ fn from_binary(
         symbol: header.symbol,
         frames: entries.len(),
         malformed_lines: 0,
+        first_malformed: Vec::new(),
         truncated: damage,
     };
     if info.market.is_none() || info.symbol.is_none() {
@@ -224,6 +227,7 @@ fn from_raw(path: &Path, raw: Vec<u8>, market: Option<Market>) -> Result<Loaded,
     }
     let t = TextCapture::parse(plain, damage);
     let malformed_lines = t.malformed_lines();
+    let first_malformed = t.first_malformed_lines().to_vec();
     let truncated = t.truncated().map(str::to_string);
     let problems = t.describe_problems();
     let (inferred_market, symbol) = infer_instrument(t.lines().iter().map(|l| t.line_bytes(l)));
@@ -251,6 +255,7 @@ fn from_raw(path: &Path, raw: Vec<u8>, market: Option<Market>) -> Result<Loaded,
             symbol,
             frames: entries.len(),
             malformed_lines,
+            first_malformed,
             truncated,
         },
         entries,

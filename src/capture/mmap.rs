@@ -6,13 +6,13 @@ use std::path::Path;
 
 /// A file mapped read-only into memory.
 #[derive(Debug)]
-pub struct MappedFile {
+pub(crate) struct MappedFile {
     map: memmap2::Mmap,
 }
 
 impl MappedFile {
     /// Maps `path` read-only.
-    pub fn open(path: &Path) -> std::io::Result<MappedFile> {
+    pub(crate) fn open(path: &Path) -> std::io::Result<MappedFile> {
         let file = File::open(path)?;
         // SAFETY: the map is read-only and captures are append-only: writers
         // (import, live record) only ever add bytes past the end that was
@@ -24,7 +24,7 @@ impl MappedFile {
     }
 
     /// The mapped bytes.
-    pub fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         &self.map
     }
 }

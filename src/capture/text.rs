@@ -23,11 +23,11 @@ use std::path::Path;
 use super::CaptureError;
 
 /// How many malformed line numbers are kept for the report.
-pub const MALFORMED_KEPT: usize = 5;
+pub(crate) const MALFORMED_KEPT: usize = 5;
 
 /// One indexed line: receive time and where its payload lies in the buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Line {
+pub(crate) struct Line {
     /// Receive time, ns since the Unix epoch.
     pub rx_ns: u64,
     /// Offset of the payload (the JSON, after the space) in the buffer.
@@ -38,7 +38,7 @@ pub struct Line {
 
 /// A text capture held in memory with its line index.
 #[derive(Debug)]
-pub struct TextCapture {
+pub(crate) struct TextCapture {
     bytes: Vec<u8>,
     lines: Vec<Line>,
     malformed: usize,
@@ -47,13 +47,13 @@ pub struct TextCapture {
 }
 
 /// True when `bytes` start with the gzip magic `1f 8b`.
-pub fn is_gzip(bytes: &[u8]) -> bool {
+pub(crate) fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0x1f, 0x8b])
 }
 
 /// Decompresses a (possibly multi-member) gzip stream. On damage, returns
 /// everything decoded before it together with a description of the damage.
-pub fn gunzip(compressed: &[u8]) -> (Vec<u8>, Option<String>) {
+pub(crate) fn gunzip(compressed: &[u8]) -> (Vec<u8>, Option<String>) {
     // ISIZE (last 4 bytes) is the size mod 2^32 of the last member; use it as
     // a capacity hint only, capped so a corrupt trailer cannot over-allocate.
     let hint = compressed
@@ -98,7 +98,7 @@ fn parse_prefix(line: &[u8]) -> Option<(u64, usize)> {
 
 impl TextCapture {
     /// Reads a text capture from disk, decompressing it when it is gzip.
-    pub fn load(path: &Path) -> Result<TextCapture, CaptureError> {
+    pub(crate) fn load(path: &Path) -> Result<TextCapture, CaptureError> {
         let raw = std::fs::read(path).map_err(|source| CaptureError::Read {
             path: path.to_path_buf(),
             source,
@@ -114,7 +114,7 @@ impl TextCapture {
     /// Builds a capture from file contents, gzip or plain. Never fails:
     /// problems are reported by [`TextCapture::truncated`] and
     /// [`TextCapture::malformed_lines`].
-    pub fn from_raw(raw: Vec<u8>) -> TextCapture {
+    pub(crate) fn from_raw(raw: Vec<u8>) -> TextCapture {
         if is_gzip(&raw) {
             let (plain, damage) = gunzip(&raw);
             TextCapture::parse(plain, damage)
@@ -125,7 +125,7 @@ impl TextCapture {
 
     /// Indexes already-decompressed text. `damage` tells that the text was
     /// cut short, in which case an unterminated last line is dropped.
-    pub fn parse(bytes: Vec<u8>, damage: Option<String>) -> TextCapture {
+    pub(crate) fn parse(bytes: Vec<u8>, damage: Option<String>) -> TextCapture {
         let mut lines = Vec::with_capacity(bytes.len() / 256 + 1);
         let mut malformed = 0usize;
         let mut first_malformed = Vec::new();
@@ -181,34 +181,34 @@ impl TextCapture {
     }
 
     /// The indexed frames, in file order.
-    pub fn lines(&self) -> &[Line] {
+    pub(crate) fn lines(&self) -> &[Line] {
         &self.lines
     }
 
     /// The payload of one indexed line (empty if `l` is not from this capture).
-    pub fn line_bytes(&self, l: &Line) -> &[u8] {
+    pub(crate) fn line_bytes(&self, l: &Line) -> &[u8] {
         self.bytes
             .get(l.start..l.start.saturating_add(l.len as usize))
             .unwrap_or_default()
     }
 
     /// Lines skipped because their prefix was not `<u64> ` or had no payload.
-    pub fn malformed_lines(&self) -> usize {
+    pub(crate) fn malformed_lines(&self) -> usize {
         self.malformed
     }
 
     /// 1-based numbers of the first [`MALFORMED_KEPT`] malformed lines.
-    pub fn first_malformed_lines(&self) -> &[usize] {
+    pub(crate) fn first_malformed_lines(&self) -> &[usize] {
         &self.first_malformed
     }
 
     /// What was wrong with the compressed stream, if it was damaged.
-    pub fn truncated(&self) -> Option<&str> {
+    pub(crate) fn truncated(&self) -> Option<&str> {
         self.truncated.as_deref()
     }
 
     /// One sentence summarising malformed lines and damage, for reports.
-    pub fn describe_problems(&self) -> String {
+    pub(crate) fn describe_problems(&self) -> String {
         let mut parts = Vec::new();
         if self.malformed > 0 {
             parts.push(format!(
@@ -226,7 +226,7 @@ impl TextCapture {
     }
 
     /// Hands over the buffer and the index (for [`super::Capture`]).
-    pub fn into_parts(self) -> (Vec<u8>, Vec<Line>) {
+    pub(crate) fn into_parts(self) -> (Vec<u8>, Vec<Line>) {
         (self.bytes, self.lines)
     }
 }

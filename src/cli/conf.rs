@@ -7,7 +7,7 @@ use std::path::Path;
 use tickwire_config::{self as config, Config};
 
 /// Loads `--conf DIR` or the embedded defaults, cores validated.
-pub fn load(dir: Option<&Path>) -> Result<Config, String> {
+pub(super) fn load(dir: Option<&Path>) -> Result<Config, String> {
     match dir {
         Some(d) => config::load(d).map_err(|e| e.to_string()),
         None => {

@@ -18,7 +18,7 @@ use tickwire_telemetry::{Report, stage_histograms};
 use tickwire_telemetry::{hgrm, rss, svg};
 
 /// Frames per source of the built-in synthetic session.
-pub const SYNTHETIC_FRAMES: usize = 50_000;
+pub(super) const SYNTHETIC_FRAMES: usize = 50_000;
 
 /// Arguments of `tickwire replay`.
 #[derive(Debug, Args)]
@@ -60,7 +60,7 @@ pub struct ReplayArgs {
 }
 
 /// Opens the captures named, or builds the synthetic session.
-pub fn open_capture(args: &ReplayArgs) -> Result<Capture, String> {
+pub(super) fn open_capture(args: &ReplayArgs) -> Result<Capture, String> {
     if args.captures.is_empty() {
         tickwire_capture::synth::synthetic_capture(args.seed, args.synthetic_frames)
             .map_err(|e| e.to_string())
@@ -70,7 +70,7 @@ pub fn open_capture(args: &ReplayArgs) -> Result<Capture, String> {
 }
 
 /// Runs `tickwire replay`.
-pub fn run(args: ReplayArgs) -> Result<ExitCode, String> {
+pub(super) fn run(args: ReplayArgs) -> Result<ExitCode, String> {
     if !(args.speed > 0.0 && args.speed.is_finite()) {
         return Err(format!("--speed {} must be a positive number", args.speed));
     }
@@ -82,9 +82,10 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode, String> {
         }
         if s.malformed_lines > 0 {
             eprintln!(
-                "warning: {}: {} malformed lines skipped",
+                "warning: {}: {} malformed lines skipped (first: line {:?})",
                 s.path.display(),
-                s.malformed_lines
+                s.malformed_lines,
+                s.first_malformed
             );
         }
     }

@@ -97,7 +97,7 @@ fn print(report: &Report, live: &LiveSection, json: bool) {
 }
 
 /// Runs `tickwire run`.
-pub fn run(args: RunArgs) -> Result<ExitCode, String> {
+pub(super) fn run(args: RunArgs) -> Result<ExitCode, String> {
     let duration = args
         .duration
         .map(|d| seconds(d, "--duration"))
@@ -136,7 +136,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
 }
 
 /// Runs `tickwire demo`.
-pub fn demo(args: DemoArgs) -> Result<ExitCode, String> {
+pub(super) fn demo(args: DemoArgs) -> Result<ExitCode, String> {
     let duration = seconds(args.duration, "--duration")?;
     let pace = if args.speed == 0.0 {
         Pace::Max

@@ -47,7 +47,7 @@ pub enum MarketArg {
 }
 
 /// `tickwire record`.
-pub fn record(args: RecordArgs) -> Result<ExitCode, String> {
+pub(super) fn record(args: RecordArgs) -> Result<ExitCode, String> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -81,14 +81,14 @@ pub fn record(args: RecordArgs) -> Result<ExitCode, String> {
 }
 
 /// `tickwire import TEXT OUT`.
-pub fn import(input: &Path, output: &Path) -> Result<ExitCode, String> {
+pub(super) fn import(input: &Path, output: &Path) -> Result<ExitCode, String> {
     let stats = tickwire_capture::import(input, output).map_err(|e| e.to_string())?;
     println!("{stats}");
     Ok(ExitCode::SUCCESS)
 }
 
 /// `tickwire compare BASE NEW`.
-pub fn compare(base: &Path, new: &Path, max_regress: &str) -> Result<ExitCode, String> {
+pub(super) fn compare(base: &Path, new: &Path, max_regress: &str) -> Result<ExitCode, String> {
     let thresholds = compare::parse_thresholds(max_regress).map_err(|e| e.to_string())?;
     let read = |p: &Path| -> Result<serde_json::Value, String> {
         let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
@@ -111,7 +111,7 @@ pub fn compare(base: &Path, new: &Path, max_regress: &str) -> Result<ExitCode, S
 }
 
 /// `tickwire check-conf [--conf DIR]`.
-pub fn check_conf(dir: Option<&Path>) -> Result<ExitCode, String> {
+pub(super) fn check_conf(dir: Option<&Path>) -> Result<ExitCode, String> {
     let cfg = super::conf::load(dir)?;
     print!("{}", tickwire_config::render_check(&cfg));
     println!("configuration OK");
@@ -119,7 +119,7 @@ pub fn check_conf(dir: Option<&Path>) -> Result<ExitCode, String> {
 }
 
 /// `tickwire snapshot FILE`.
-pub fn snapshot(file: &Path, depth: usize) -> Result<ExitCode, String> {
+pub(super) fn snapshot(file: &Path, depth: usize) -> Result<ExitCode, String> {
     let snap = MappedSnapshot::open(file).map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();
     print_top(snap.archived(), depth, &mut out).map_err(|e| e.to_string())?;

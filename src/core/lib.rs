@@ -5,6 +5,7 @@
 //! histograms. No I/O, no threads, no stage logic: every other tickwire
 //! crate depends on this one and this one on none of them.
 
+pub mod counts;
 pub mod hist;
 pub mod msg;
 pub mod orders;

@@ -4,31 +4,20 @@
 use crate::orders::{ExecReport, OrderIntent, RouterCmd};
 use crate::types::{Level, Market, Px, Qty, Side, SymbolId, SymbolName, Tsc};
 
-/// Why the market-data stage stopped trusting a book.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum StaleReason {
-    /// A diff did not chain to the previous one.
-    Gap,
-    /// The md -> book ring was full and events were lost.
-    RingOverflow,
-    /// The book stage found the book crossed and asked for a resync.
-    Crossed,
-    /// The buffered diffs could not bridge the REST snapshot.
-    NoBridge,
-    /// The feed connection was re-established; diffs were missed.
-    Reconnect,
-}
-
-impl StaleReason {
-    /// Name used in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            StaleReason::Gap => "gap",
-            StaleReason::RingOverflow => "ring_overflow",
-            StaleReason::Crossed => "crossed",
-            StaleReason::NoBridge => "no_bridge",
-            StaleReason::Reconnect => "reconnect",
-        }
+crate::counted! {
+    /// Why the market-data stage stopped trusting a book.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum StaleReason {
+        /// A diff did not chain to the previous one.
+        Gap = "gap",
+        /// The md -> book ring was full and events were lost.
+        RingOverflow = "ring_overflow",
+        /// The book stage found the book crossed and asked for a resync.
+        Crossed = "crossed",
+        /// The buffered diffs could not bridge the REST snapshot.
+        NoBridge = "no_bridge",
+        /// The feed connection was re-established; diffs were missed.
+        Reconnect = "reconnect",
     }
 }
 

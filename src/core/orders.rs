@@ -83,22 +83,24 @@ pub enum RouterCmd {
     CancelAll,
 }
 
-/// What happened to an order at the venue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExecKind {
-    /// The venue accepted the order; it is working.
-    Ack,
-    /// Part of the order filled; the rest is still working.
-    PartialFill,
-    /// The order is completely filled (terminal).
-    Filled,
-    /// The order was cancelled by request (terminal).
-    Cancelled,
-    /// The venue refused the order (terminal).
-    Rejected,
-    /// The venue ended the order by itself: the unfilled rest of an IOC
-    /// order, or a self-trade-prevention expiry (terminal; Binance `EXPIRED`).
-    Expired,
+crate::counted! {
+    /// What happened to an order at the venue.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum ExecKind {
+        /// The venue accepted the order; it is working.
+        Ack = "ack",
+        /// Part of the order filled; the rest is still working.
+        PartialFill = "partial_fill",
+        /// The order is completely filled (terminal).
+        Filled = "filled",
+        /// The order was cancelled by request (terminal).
+        Cancelled = "cancelled",
+        /// The venue refused the order (terminal).
+        Rejected = "rejected",
+        /// The venue ended the order by itself: the unfilled rest of an IOC
+        /// order, or a self-trade-prevention expiry (terminal; Binance `EXPIRED`).
+        Expired = "expired",
+    }
 }
 
 impl ExecKind {
@@ -130,68 +132,31 @@ pub struct ExecReport {
     pub leaves_qty: Qty,
 }
 
-/// Why risk refused an intent. Each reason is counted separately.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RejectReason {
-    /// Quantity above `max_order_qty`.
-    MaxOrderQty,
-    /// Notional above `max_order_notional`.
-    MaxOrderNotional,
-    /// Position plus open orders would exceed `max_position`.
-    MaxPosition,
-    /// Too many working orders.
-    MaxOpenOrders,
-    /// Price further from mid than `price_collar_bps`.
-    PriceCollar,
-    /// Order-rate token bucket empty.
-    RateLimit,
-    /// Daily loss limit reached.
-    DailyLoss,
-    /// Kill switch engaged.
-    KillSwitch,
-    /// The book for this symbol is stale.
-    StaleBook,
-    /// The ring to the router was full.
-    RingFull,
-    /// Quantity or price is zero or negative.
-    Invalid,
-}
-
-impl RejectReason {
-    /// Every reason, in report order.
-    pub const ALL: [RejectReason; 11] = [
-        RejectReason::MaxOrderQty,
-        RejectReason::MaxOrderNotional,
-        RejectReason::MaxPosition,
-        RejectReason::MaxOpenOrders,
-        RejectReason::PriceCollar,
-        RejectReason::RateLimit,
-        RejectReason::DailyLoss,
-        RejectReason::KillSwitch,
-        RejectReason::StaleBook,
-        RejectReason::RingFull,
-        RejectReason::Invalid,
-    ];
-
-    /// Stable index into [`RejectReason::ALL`].
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// Name used in reports and JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            RejectReason::MaxOrderQty => "max_order_qty",
-            RejectReason::MaxOrderNotional => "max_order_notional",
-            RejectReason::MaxPosition => "max_position",
-            RejectReason::MaxOpenOrders => "max_open_orders",
-            RejectReason::PriceCollar => "price_collar",
-            RejectReason::RateLimit => "rate_limit",
-            RejectReason::DailyLoss => "daily_loss",
-            RejectReason::KillSwitch => "kill_switch",
-            RejectReason::StaleBook => "stale_book",
-            RejectReason::RingFull => "ring_full",
-            RejectReason::Invalid => "invalid",
-        }
+crate::counted! {
+    /// Why risk refused an intent. Each reason is counted separately.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum RejectReason {
+        /// Quantity above `max_order_qty`.
+        MaxOrderQty = "max_order_qty",
+        /// Notional above `max_order_notional`.
+        MaxOrderNotional = "max_order_notional",
+        /// Position plus open orders would exceed `max_position`.
+        MaxPosition = "max_position",
+        /// Too many working orders.
+        MaxOpenOrders = "max_open_orders",
+        /// Price further from mid than `price_collar_bps`.
+        PriceCollar = "price_collar",
+        /// Order-rate token bucket empty.
+        RateLimit = "rate_limit",
+        /// Daily loss limit reached.
+        DailyLoss = "daily_loss",
+        /// Kill switch engaged.
+        KillSwitch = "kill_switch",
+        /// The book for this symbol is stale.
+        StaleBook = "stale_book",
+        /// The ring to the router was full.
+        RingFull = "ring_full",
+        /// Quantity or price is zero or negative.
+        Invalid = "invalid",
     }
 }

@@ -89,49 +89,27 @@ pub struct Trade {
     pub aggregate: bool,
 }
 
-/// Event types that are recognised but not used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum OtherKind {
-    /// `kline` / `continuous_kline`.
-    Kline,
-    /// `markPriceUpdate`.
-    MarkPrice,
-    /// `24hrTicker`, `24hrMiniTicker` and similar.
-    Ticker24h,
-    /// `forceOrder` liquidation.
-    Liquidation,
-    /// A subscription response such as `{"result":null,"id":1}`.
-    Response,
-    /// Any other event type.
-    Unknown,
-}
-
-impl OtherKind {
-    /// Every kind, in report order.
-    pub const ALL: [OtherKind; 6] = [
-        OtherKind::Kline,
-        OtherKind::MarkPrice,
-        OtherKind::Ticker24h,
-        OtherKind::Liquidation,
-        OtherKind::Response,
-        OtherKind::Unknown,
-    ];
-
-    /// Name used in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            OtherKind::Kline => "kline",
-            OtherKind::MarkPrice => "mark_price",
-            OtherKind::Ticker24h => "ticker_24h",
-            OtherKind::Liquidation => "liquidation",
-            OtherKind::Response => "response",
-            OtherKind::Unknown => "unknown",
-        }
+tickwire_core::counted! {
+    /// Event types that are recognised but not used.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum OtherKind {
+        /// `kline` / `continuous_kline`.
+        Kline = "kline",
+        /// `markPriceUpdate`.
+        MarkPrice = "mark_price",
+        /// `24hrTicker`, `24hrMiniTicker` and similar.
+        Ticker24h = "ticker_24h",
+        /// `forceOrder` liquidation.
+        Liquidation = "liquidation",
+        /// A subscription response such as `{"result":null,"id":1}`.
+        Response = "response",
+        /// Any other event type.
+        Unknown = "unknown",
     }
 }
 
 /// Why a frame could not be decoded. Every variant is counted separately in
-/// the replay report under [`DecodeError::kind`].
+/// the replay report under its [`DecodeErrorKind`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     /// The bytes are not valid UTF-8.
@@ -178,39 +156,47 @@ pub enum DecodeError {
     },
 }
 
-impl DecodeError {
-    /// Every kind name, in report order.
-    pub const KINDS: [&'static str; 10] = [
-        "invalid_utf8",
-        "invalid_json",
-        "missing_field",
-        "bad_number",
-        "negative_qty",
-        "non_positive_px",
-        "bad_symbol",
-        "too_large",
-        "too_deep",
-        "too_many_levels",
-    ];
-
-    /// Stable index into [`DecodeError::KINDS`], for fixed-size counters.
-    pub fn kind_index(&self) -> usize {
-        match self {
-            DecodeError::InvalidUtf8 => 0,
-            DecodeError::InvalidJson => 1,
-            DecodeError::MissingField(_) => 2,
-            DecodeError::BadNumber { .. } => 3,
-            DecodeError::NegativeQty(_) => 4,
-            DecodeError::NonPositivePx(_) => 5,
-            DecodeError::BadSymbol => 6,
-            DecodeError::TooLarge => 7,
-            DecodeError::TooDeep { .. } => 8,
-            DecodeError::TooManyLevels { .. } => 9,
-        }
+tickwire_core::counted! {
+    /// The kind of a [`DecodeError`], for counters.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum DecodeErrorKind {
+        /// [`DecodeError::InvalidUtf8`].
+        InvalidUtf8 = "invalid_utf8",
+        /// [`DecodeError::InvalidJson`].
+        InvalidJson = "invalid_json",
+        /// [`DecodeError::MissingField`].
+        MissingField = "missing_field",
+        /// [`DecodeError::BadNumber`].
+        BadNumber = "bad_number",
+        /// [`DecodeError::NegativeQty`].
+        NegativeQty = "negative_qty",
+        /// [`DecodeError::NonPositivePx`].
+        NonPositivePx = "non_positive_px",
+        /// [`DecodeError::BadSymbol`].
+        BadSymbol = "bad_symbol",
+        /// [`DecodeError::TooLarge`].
+        TooLarge = "too_large",
+        /// [`DecodeError::TooDeep`].
+        TooDeep = "too_deep",
+        /// [`DecodeError::TooManyLevels`].
+        TooManyLevels = "too_many_levels",
     }
+}
 
-    /// Short stable name used in reports and JSON.
-    pub fn kind(&self) -> &'static str {
-        Self::KINDS[self.kind_index()]
+impl DecodeError {
+    /// The error's kind, for counters.
+    pub fn kind(&self) -> DecodeErrorKind {
+        match self {
+            DecodeError::InvalidUtf8 => DecodeErrorKind::InvalidUtf8,
+            DecodeError::InvalidJson => DecodeErrorKind::InvalidJson,
+            DecodeError::MissingField(_) => DecodeErrorKind::MissingField,
+            DecodeError::BadNumber { .. } => DecodeErrorKind::BadNumber,
+            DecodeError::NegativeQty(_) => DecodeErrorKind::NegativeQty,
+            DecodeError::NonPositivePx(_) => DecodeErrorKind::NonPositivePx,
+            DecodeError::BadSymbol => DecodeErrorKind::BadSymbol,
+            DecodeError::TooLarge => DecodeErrorKind::TooLarge,
+            DecodeError::TooDeep { .. } => DecodeErrorKind::TooDeep,
+            DecodeError::TooManyLevels { .. } => DecodeErrorKind::TooManyLevels,
+        }
     }
 }

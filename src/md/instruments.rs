@@ -6,14 +6,14 @@ use tickwire_core::types::{Market, SymbolId, SymbolName};
 
 /// Maps instruments to dense ids in first-seen order.
 #[derive(Debug, Default)]
-pub struct Instruments {
+pub(crate) struct Instruments {
     known: Vec<(Market, SymbolName)>,
     last_hit: usize,
 }
 
 /// Result of a lookup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     /// Already registered.
     Known(SymbolId),
     /// Registered just now: the caller announces it downstream.
@@ -25,7 +25,7 @@ pub enum Lookup {
 impl Instruments {
     /// Finds or registers `(market, name)`.
     #[inline]
-    pub fn resolve(&mut self, market: Market, name: &SymbolName) -> Lookup {
+    pub(crate) fn resolve(&mut self, market: Market, name: &SymbolName) -> Lookup {
         if let Some((m, n)) = self.known.get(self.last_hit)
             && *m == market
             && n == name
@@ -49,7 +49,7 @@ impl Instruments {
     }
 
     /// The id of `(market, name)` if it is registered (never registers).
-    pub fn find(&self, market: Market, name: &SymbolName) -> Option<SymbolId> {
+    pub(crate) fn find(&self, market: Market, name: &SymbolName) -> Option<SymbolId> {
         self.known
             .iter()
             .position(|(m, n)| *m == market && n == name)
@@ -57,17 +57,7 @@ impl Instruments {
     }
 
     /// Market and name of a registered id.
-    pub fn get(&self, id: SymbolId) -> Option<(Market, SymbolName)> {
+    pub(crate) fn get(&self, id: SymbolId) -> Option<(Market, SymbolName)> {
         self.known.get(usize::from(id.0)).copied()
-    }
-
-    /// Number of instruments.
-    pub fn len(&self) -> usize {
-        self.known.len()
-    }
-
-    /// True when none is registered.
-    pub fn is_empty(&self) -> bool {
-        self.known.is_empty()
     }
 }

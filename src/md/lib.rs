@@ -11,8 +11,8 @@ mod stage;
 mod status;
 mod sync;
 
-pub use binance::{Decoder};
-pub use frame::{DecodeError, DepthDiff, DepthSnapshot, Frame, OtherKind};
+pub use binance::Decoder;
+pub use frame::{DecodeError, DecodeErrorKind, DepthDiff, DepthSnapshot, Frame, OtherKind};
 pub use stage::{MdReport, MdStage, OnFull};
 pub use status::{InstrumentStatus, MdStatus};
 pub use sync::{FrameStamps, Sequencer};

@@ -16,10 +16,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use quanta::Clock;
 
 use crate::binance::Decoder;
-use crate::frame::{DecodeError, Frame, OtherKind};
+use crate::frame::{DecodeErrorKind, Frame, OtherKind};
 use crate::instruments::{Instruments, Lookup};
 use crate::status::MdStatus;
 use crate::sync::{FrameStamps, Sequencer, SyncStats};
+use tickwire_core::counts::Counts;
 use tickwire_core::hist::TscHist;
 use tickwire_core::msg::{BookRequest, MdEvent, StaleReason};
 use tickwire_core::source::{FrameSource, Next, SourceControl};
@@ -66,12 +67,12 @@ pub struct MdReport {
     pub frames: u64,
     /// Frame bytes taken.
     pub bytes: u64,
-    /// Decode errors by [`DecodeError::KINDS`] index.
-    pub decode_errors: [u64; DecodeError::KINDS.len()],
+    /// Decode errors by kind.
+    pub decode_errors: Counts<DecodeErrorKind>,
     /// First few decode errors, with the frame index, for the report.
     pub first_errors: Vec<(u64, String)>,
-    /// Skipped event types by [`OtherKind::ALL`] order.
-    pub skipped: [u64; OtherKind::ALL.len()],
+    /// Skipped event types.
+    pub skipped: Counts<OtherKind>,
     /// REST snapshots whose instrument could not be told.
     pub orphan_snapshots: u64,
     /// Frames whose instrument could not be registered.
@@ -252,8 +253,7 @@ impl MdCore {
                 });
             }
             Frame::Other(kind) => {
-                let i = OtherKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
-                self.report.skipped[i] += 1;
+                self.report.skipped.bump(kind);
             }
         }
     }
@@ -457,7 +457,7 @@ impl<S: FrameSource> MdStage<S> {
                 self.core.on_frame(frame, origin, stamps);
             }
             Err(e) => {
-                report.decode_errors[e.kind_index()] += 1;
+                report.decode_errors.bump(e.kind());
                 if report.first_errors.len() < KEPT_ERRORS {
                     report.first_errors.push((frame_index, e.to_string()));
                 }

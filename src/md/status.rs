@@ -8,7 +8,7 @@ use tickwire_core::msg::StaleReason;
 use tickwire_core::types::SymbolId;
 
 /// Instruments whose state is published (ids beyond are not).
-pub const STATUS_SLOTS: usize = 64;
+pub(crate) const STATUS_SLOTS: usize = 64;
 
 #[derive(Default)]
 struct Slot {

@@ -1,6 +1,8 @@
 //! The risk engine: limits, positions, open orders and the order-rate
 //! bucket behind one `check` per intent (see the crate docs for the order).
 
+use tickwire_core::counts::Counts;
+
 use crate::limits;
 use crate::{Limits, OpenOrder, OpenOrders, Positions, RiskConf, TokenBucket};
 use tickwire_core::orders::{ExecKind, ExecReport, Order, OrderId, OrderIntent, RejectReason};
@@ -34,9 +36,9 @@ pub struct RiskStats {
     pub intents: u64,
     /// Intents accepted (minus those later undone by a full router ring).
     pub accepted: u64,
-    /// Rejections per reason, indexed by [`RejectReason::index`]; `RingFull`
-    /// is counted by [`RiskEngine::on_router_full`].
-    pub rejected: [u64; RejectReason::ALL.len()],
+    /// Rejections per reason; `RingFull` is counted by
+    /// [`RiskEngine::on_router_full`].
+    pub rejected: Counts<RejectReason>,
     /// Fill reports applied.
     pub fills: u64,
     /// Total filled quantity.
@@ -50,7 +52,7 @@ pub struct RiskStats {
 impl RiskStats {
     /// Rejections for one reason.
     pub fn rejected_for(&self, reason: RejectReason) -> u64 {
-        self.rejected[reason.index()]
+        self.rejected.get(reason)
     }
 }
 
@@ -93,7 +95,7 @@ impl RiskEngine {
                 Ok(order)
             }
             Err(reason) => {
-                self.stats.rejected[reason.index()] += 1;
+                self.stats.rejected.bump(reason);
                 Err(reason)
             }
         }
@@ -232,7 +234,7 @@ impl RiskEngine {
             .add_open(open.side, -open.leaves);
         self.bucket.refund();
         self.stats.accepted = self.stats.accepted.saturating_sub(1);
-        self.stats.rejected[RejectReason::RingFull.index()] += 1;
+        self.stats.rejected.bump(RejectReason::RingFull);
     }
 
     /// Net filled position of `symbol` (buys positive).

@@ -39,27 +39,27 @@ impl Limits {
 }
 
 /// Price, quantity or mid is zero or negative.
-pub fn is_invalid(intent: &OrderIntent) -> bool {
+pub(crate) fn is_invalid(intent: &OrderIntent) -> bool {
     intent.px.0 <= 0 || intent.qty.0 <= 0 || intent.mid.0 <= 0
 }
 
 /// Realized plus unrealized pnl (raw units) is at or below minus the limit.
-pub fn loss_breached(limits: &Limits, total_pnl_raw: i128) -> bool {
+pub(crate) fn loss_breached(limits: &Limits, total_pnl_raw: i128) -> bool {
     total_pnl_raw <= -limits.daily_loss_raw
 }
 
 /// Quantity above `max_order_qty`.
-pub fn qty_breached(limits: &Limits, intent: &OrderIntent) -> bool {
+pub(crate) fn qty_breached(limits: &Limits, intent: &OrderIntent) -> bool {
     intent.qty.0 > limits.max_order_qty
 }
 
 /// Notional above `max_order_notional`.
-pub fn notional_breached(limits: &Limits, intent: &OrderIntent) -> bool {
+pub(crate) fn notional_breached(limits: &Limits, intent: &OrderIntent) -> bool {
     notional(intent.px, intent.qty) > limits.max_order_notional
 }
 
 /// `|px - mid| * 10000 > price_collar_bps * mid`.
-pub fn collar_breached(limits: &Limits, intent: &OrderIntent) -> bool {
+pub(crate) fn collar_breached(limits: &Limits, intent: &OrderIntent) -> bool {
     let px = i128::from(intent.px.0);
     let mid = i128::from(intent.mid.0);
     (px - mid).abs() * 10_000 > limits.price_collar_bps * mid
@@ -67,7 +67,7 @@ pub fn collar_breached(limits: &Limits, intent: &OrderIntent) -> bool {
 
 /// `|position + working qty on the intent's side + intent qty| > max_position`,
 /// signed by side (buys positive).
-pub fn position_breached(
+pub(crate) fn position_breached(
     limits: &Limits,
     intent: &OrderIntent,
     position: i64,

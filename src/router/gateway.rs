@@ -6,7 +6,7 @@ use tickwire_core::orders::{ExecReport, RouterCmd};
 use tickwire_core::types::{Level, Px, Qty, SymbolId};
 
 /// Reports go out through this callback, in order.
-pub type ReportOut<'a> = &'a mut dyn FnMut(ExecReport);
+pub(crate) type ReportOut<'a> = &'a mut dyn FnMut(ExecReport);
 
 /// An order destination driven by the router stage.
 pub trait OrderVenue: Send + 'static {

@@ -9,7 +9,7 @@ mod paper;
 mod remote;
 mod stage;
 
-pub use gateway::{OrderVenue};
+pub use gateway::OrderVenue;
 pub use paper::{PaperConf, PaperVenue};
 pub use remote::{LiveRouterOutput, RemoteAccount, RemoteVenue};
 pub use stage::{RouterReport, RouterRings, RouterStage};

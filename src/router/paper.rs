@@ -44,7 +44,7 @@ pub struct PaperConf {
 }
 
 /// Resting orders held when built with [`PaperVenue::new`].
-pub const DEFAULT_RESTING_CAPACITY: usize = 1024;
+pub(crate) const DEFAULT_RESTING_CAPACITY: usize = 1024;
 
 /// Our copy of one instrument's top of book, minus what we already took.
 #[derive(Clone, Copy, Debug, Default)]

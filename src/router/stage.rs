@@ -8,6 +8,7 @@ use quanta::Clock;
 
 use crate::gateway::OrderVenue;
 use crate::paper::PaperVenue;
+use tickwire_core::counts::Counts;
 use tickwire_core::hist::TscHist;
 use tickwire_core::msg::{FromRouter, MarketMsg, ToRouter};
 use tickwire_core::orders::{ExecKind, ExecReport, RouterCmd};
@@ -22,9 +23,8 @@ pub struct RouterReport {
     pub orders: u64,
     /// Cancels handed to the venue.
     pub cancels: u64,
-    /// Execution reports by kind: ack, partial, filled, cancelled, rejected,
-    /// expired.
-    pub execs: [u64; 6],
+    /// Execution reports by kind.
+    pub execs: Counts<ExecKind>,
     /// Risk decided -> handed to the venue (includes the risk -> router hop).
     pub router_latency: TscHist,
     /// Frame received -> order handed to the venue.
@@ -52,17 +52,6 @@ pub struct RouterStage<V: OrderVenue = PaperVenue> {
     market_done: bool,
     end_sent: bool,
     report: RouterReport,
-}
-
-fn kind_index(k: ExecKind) -> usize {
-    match k {
-        ExecKind::Ack => 0,
-        ExecKind::PartialFill => 1,
-        ExecKind::Filled => 2,
-        ExecKind::Cancelled => 3,
-        ExecKind::Rejected => 4,
-        ExecKind::Expired => 5,
-    }
 }
 
 impl<V: OrderVenue> RouterStage<V> {
@@ -113,7 +102,7 @@ impl<V: OrderVenue> Stage for RouterStage<V> {
             ..
         } = self;
         let mut out = |r: ExecReport| {
-            report.execs[kind_index(r.kind)] += 1;
+            report.execs.bump(r.kind);
             pending.push(r);
         };
         while n < 256 {

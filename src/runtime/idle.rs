@@ -10,13 +10,13 @@ use std::time::Duration;
 use tickwire_config::schema::IdlePolicy;
 
 /// Yields to the executor once (the task is rescheduled at once).
-pub fn yield_now() -> YieldNow {
+pub(crate) fn yield_now() -> YieldNow {
     YieldNow { yielded: false }
 }
 
 /// Future returned by [`yield_now`].
 #[derive(Debug)]
-pub struct YieldNow {
+pub(crate) struct YieldNow {
     yielded: bool,
 }
 
@@ -38,7 +38,7 @@ const SPINS_BEFORE_PARK: u32 = 4096;
 
 /// Idle state of one stage task.
 #[derive(Debug)]
-pub struct Idler {
+pub(crate) struct Idler {
     policy: IdlePolicy,
     park: Duration,
     idle_polls: u32,
@@ -47,7 +47,7 @@ pub struct Idler {
 
 impl Idler {
     /// An idler for `policy`; `park_us` is the sleep of [`IdlePolicy::Park`].
-    pub fn new(policy: IdlePolicy, park_us: u64) -> Idler {
+    pub(crate) fn new(policy: IdlePolicy, park_us: u64) -> Idler {
         Idler {
             policy,
             park: Duration::from_micros(park_us),
@@ -57,7 +57,7 @@ impl Idler {
     }
 
     /// After a round in which some stage did work.
-    pub async fn after_busy(&mut self) {
+    pub(crate) async fn after_busy(&mut self) {
         self.idle_polls = 0;
         self.busy_polls = self.busy_polls.wrapping_add(1);
         if self.busy_polls.is_multiple_of(1024) {
@@ -66,7 +66,7 @@ impl Idler {
     }
 
     /// After a round in which no stage had work.
-    pub async fn after_idle(&mut self) {
+    pub(crate) async fn after_idle(&mut self) {
         self.idle_polls = self.idle_polls.saturating_add(1);
         match self.policy {
             IdlePolicy::Park if self.idle_polls > SPINS_BEFORE_PARK => {

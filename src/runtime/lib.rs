@@ -6,5 +6,5 @@ mod idle;
 pub mod pipeline;
 mod ticker;
 
-pub use hosted::{host};
-pub use ticker::{Ticker};
+pub use hosted::host;
+pub use ticker::Ticker;

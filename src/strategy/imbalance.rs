@@ -89,7 +89,7 @@ fn book_is_sane(top: &BookTop) -> bool {
 
 impl Strategy for ImbalanceTaker {
     fn on_book(&mut self, top: &BookTop, out: &mut IntentSink) {
-        if !top.tradable || !book_is_sane(top) || self.clip_qty.0 <= 0 {
+        if !book_is_sane(top) || self.clip_qty.0 <= 0 {
             return;
         }
         let Some((side, px)) = self.signal(top) else {
@@ -164,7 +164,6 @@ mod tests {
                 qty: Qty(ask_qty),
             },
             venue_time_ms: t,
-            tradable: true,
         }
     }
 
@@ -216,11 +215,8 @@ mod tests {
     }
 
     #[test]
-    fn stale_empty_and_crossed_books_are_never_traded() {
+    fn empty_and_crossed_books_are_never_traded() {
         let mut s = ImbalanceTaker::new(&conf(), 1);
-        let mut t = top(90, 10, 0);
-        t.tradable = false;
-        assert!(run(&mut s, &t).is_none());
         assert!(run(&mut s, &top(90, 0, 0)).is_none());
         let mut crossed = top(90, 10, 0);
         crossed.bid.px = Px(1010);

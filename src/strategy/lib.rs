@@ -25,8 +25,6 @@ pub struct BookTop {
     pub ask: Level,
     /// Venue event time of the update, in milliseconds.
     pub venue_time_ms: u64,
-    /// False when the book is stale (gap, resync in progress, overflow).
-    pub tradable: bool,
 }
 
 /// Most intents one strategy call can emit.
@@ -137,4 +135,3 @@ pub struct Idle;
 impl Strategy for Idle {
     fn on_book(&mut self, _top: &BookTop, _out: &mut IntentSink) {}
 }
-

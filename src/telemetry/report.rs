@@ -11,13 +11,12 @@ use serde::Serialize;
 
 use tickwire_book::BookState;
 use tickwire_core::hist::{LatencySummary, TscHist};
-use tickwire_core::orders::RejectReason;
+use tickwire_core::orders::{ExecKind, RejectReason};
 use tickwire_core::types::{Level, Qty};
-use tickwire_md::{DecodeError, OtherKind};
 use tickwire_runtime::pipeline::RunOutput;
 
 /// Latency stages in report order: name and meaning.
-pub const STAGES: [(&str, &str); 6] = [
+pub(crate) const STAGES: [(&str, &str); 6] = [
     ("decode", "frame received -> decoded"),
     ("book", "decoded -> book applied (incl. md->book hop)"),
     ("strategy", "book applied -> strategy decided"),
@@ -64,6 +63,8 @@ pub struct SymbolSection {
     pub crossed: u64,
     /// Snapshots applied.
     pub snapshots: u64,
+    /// Stale markings the book received, by reason.
+    pub stale_by_reason: BTreeMap<&'static str, u64>,
     /// Snapshots no buffered diff could bridge (older than the buffer):
     /// not applied, a new one fetched.
     pub snapshots_refetched: u64,
@@ -148,6 +149,11 @@ pub struct Report {
     pub peak_rss_bytes: u64,
     /// Book snapshot files written.
     pub snapshots: Vec<String>,
+    /// Book snapshot files that could not be written, with the reason.
+    pub snapshot_errors: Vec<String>,
+    /// Resync requests from the book stage lost on a full book -> md ring
+    /// (md resyncs at the next crossing).
+    pub resync_requests_dropped: u64,
 }
 
 fn level(l: Option<Level>) -> Option<String> {
@@ -185,17 +191,9 @@ impl Report {
     /// Builds the report of a finished run.
     pub fn build(out: &RunOutput, peak_rss_bytes: u64) -> Report {
         let md = &out.md;
-        let mut decode_errors: BTreeMap<&'static str, u64> = DecodeError::KINDS
-            .iter()
-            .zip(md.decode_errors)
-            .map(|(k, n)| (*k, n))
-            .collect();
-        decode_errors.insert("total", md.decode_errors.iter().sum());
-        let skipped = OtherKind::ALL
-            .iter()
-            .zip(md.skipped)
-            .map(|(k, n)| (k.name(), n))
-            .collect();
+        let mut decode_errors = md.decode_errors.to_map();
+        decode_errors.insert("total", md.decode_errors.total());
+        let skipped = md.skipped.to_map();
 
         let mut symbols = Vec::new();
         let mut checks = BookChecks::default();
@@ -223,6 +221,7 @@ impl Report {
                 duplicates: sync.duplicates,
                 crossed: b.crossed,
                 snapshots: sync.snapshots,
+                stale_by_reason: b.stale_events.to_map(),
                 snapshots_refetched: sync.snapshots_refetched,
                 trades: m.map_or(0, |m| m.trades),
                 trade_id_gaps: m.map_or(0, |m| m.trade_id_gaps),
@@ -245,25 +244,12 @@ impl Report {
         }
 
         let rs = &out.risk.stats;
-        let mut rejected: BTreeMap<&'static str, u64> = RejectReason::ALL
-            .iter()
-            .map(|r| (r.name(), rs.rejected[r.index()]))
-            .collect();
+        let mut rejected = rs.rejected.to_map();
         // Intents lost on full order-path rings are rejections too.
         *rejected.entry(RejectReason::RingFull.name()).or_default() +=
             out.book.intents_ring_full + out.risk.router_ring_full;
-        let ex = out.router.execs;
-        let execs = [
-            "ack",
-            "partial_fill",
-            "filled",
-            "cancelled",
-            "rejected",
-            "expired",
-        ]
-        .into_iter()
-        .zip(ex)
-        .collect();
+        let ex = &out.router.execs;
+        let execs = ex.to_map();
         let positions = out
             .risk
             .positions
@@ -278,7 +264,7 @@ impl Report {
             intents: out.book.intents,
             sent: out.router.orders,
             rejected,
-            fills: ex[1] + ex[2],
+            fills: ex.get(ExecKind::PartialFill) + ex.get(ExecKind::Filled),
             execs,
             positions,
             realized_pnl: Qty(out
@@ -331,6 +317,8 @@ impl Report {
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect(),
+            snapshot_errors: out.book.snapshot_errors.clone(),
+            resync_requests_dropped: out.book.requests_dropped,
         }
     }
 
@@ -471,6 +459,16 @@ impl Report {
         }
         for p in &self.snapshots {
             let _ = writeln!(s, "book snapshot written: {p}");
+        }
+        for e in &self.snapshot_errors {
+            let _ = writeln!(s, "book snapshot FAILED: {e}");
+        }
+        if self.resync_requests_dropped > 0 {
+            let _ = writeln!(
+                s,
+                "resync requests lost on a full ring: {}",
+                self.resync_requests_dropped
+            );
         }
         s
     }

@@ -8,7 +8,7 @@ use std::cell::Cell;
 
 /// Forwards to the system allocator and counts allocations made on a
 /// thread while its [`COUNTING`] flag is set.
-pub struct Counting;
+pub(crate) struct Counting;
 
 thread_local! {
     /// Count allocations on this thread while true.

@@ -1,8 +1,8 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
-pub mod alloc;
-pub mod self_signed;
+pub(crate) mod alloc;
+pub(crate) mod self_signed;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -19,7 +19,7 @@ use tickwire_telemetry::Report;
 
 /// `../shared/marketdata/binance`, or `None` (skip) when it is absent and
 /// `TICKWIRE_REAL_DATA` is not set; with it set, absence is a failure.
-pub fn marketdata() -> Option<PathBuf> {
+pub(crate) fn marketdata() -> Option<PathBuf> {
     let dir = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../shared/marketdata/binance"
@@ -38,20 +38,20 @@ pub fn marketdata() -> Option<PathBuf> {
 }
 
 /// Pipelines pin executors to the same cores: run one at a time.
-pub fn pipeline_lock() -> MutexGuard<'static, ()> {
+pub(crate) fn pipeline_lock() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A shipped affinity layout with the shipped tickwire.toml.
-pub fn shipped(affinity: &str) -> Config {
+pub(crate) fn shipped(affinity: &str) -> Config {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conf");
     config::load_files(&root.join(affinity), &root.join("tickwire.toml"))
         .unwrap_or_else(|e| panic!("shipped config {affinity}: {e}"))
 }
 
 /// Run options for tests: no book snapshots, no progress bar.
-pub fn test_options(on_full: OnFull) -> RunOptions {
+pub(crate) fn test_options(on_full: OnFull) -> RunOptions {
     RunOptions {
         on_full,
         snapshots: SnapshotPolicy {
@@ -64,12 +64,12 @@ pub fn test_options(on_full: OnFull) -> RunOptions {
 }
 
 /// Replays `capture` at max pace through the whole pipeline.
-pub fn replay(cfg: &Config, capture: Capture) -> Report {
+pub(crate) fn replay(cfg: &Config, capture: Capture) -> Report {
     replay_with(cfg, capture, OnFull::Wait)
 }
 
 /// Same, with a chosen full-ring policy.
-pub fn replay_with(cfg: &Config, capture: Capture, on_full: OnFull) -> Report {
+pub(crate) fn replay_with(cfg: &Config, capture: Capture, on_full: OnFull) -> Report {
     let _guard = pipeline_lock();
     let opts = test_options(on_full);
     let out = pipeline::run(
@@ -83,7 +83,7 @@ pub fn replay_with(cfg: &Config, capture: Capture, on_full: OnFull) -> Report {
 }
 
 /// The section of `symbol` on `market` in a report.
-pub fn section<'a>(
+pub(crate) fn section<'a>(
     r: &'a Report,
     market: &str,
     symbol: &str,
@@ -97,12 +97,15 @@ pub fn section<'a>(
 /// Runs every stage's `poll` round-robin on this thread (md, book, risk,
 /// router: the order of `StageName::ALL`) until all are done. Deterministic
 /// interleaving for tests that need bounds on what is in flight.
-pub fn replay_inline(cfg: &Config, capture: Capture) -> tickwire_runtime::pipeline::RunOutput {
+pub(crate) fn replay_inline(
+    cfg: &Config,
+    capture: Capture,
+) -> tickwire_runtime::pipeline::RunOutput {
     run_inline(cfg, ReplaySource::new(capture, Pace::Max))
 }
 
 /// [`replay_inline`] with any frame source.
-pub fn run_inline<S: tickwire_core::source::FrameSource + 'static>(
+pub(crate) fn run_inline<S: tickwire_core::source::FrameSource + 'static>(
     cfg: &Config,
     source: S,
 ) -> tickwire_runtime::pipeline::RunOutput {

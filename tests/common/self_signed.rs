@@ -2,7 +2,7 @@
 //! its key: TLS servers in tests and the TLS benchmark. Test material only.
 
 /// The certificate, PEM.
-pub const SELF_SIGNED_CERT: &str = "-----BEGIN CERTIFICATE-----
+pub(crate) const SELF_SIGNED_CERT: &str = "-----BEGIN CERTIFICATE-----
 MIIBlDCCATugAwIBAgIUQZljblf2ww9TLASaDxtzescG8FgwCgYIKoZIzj0EAwIw
 GDEWMBQGA1UEAwwNdGlja3dpcmUtdGVzdDAgFw0yNjExMjIyMTI4MTZaGA8yMTI2
 MTAyOTIxMjgxNlowGDEWMBQGA1UEAwwNdGlja3dpcmUtdGVzdDBZMBMGByqGSM49
@@ -15,14 +15,14 @@ dAc6HQJ/0q2JNxLH0us78AvCpybkZWc5
 -----END CERTIFICATE-----";
 
 /// Its private key, PEM.
-pub const SELF_SIGNED_KEY: &str = "-----BEGIN PRIVATE KEY-----
+pub(crate) const SELF_SIGNED_KEY: &str = "-----BEGIN PRIVATE KEY-----
 MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgOtrBVdOBRS6GFdKH
 3zsUKHo2dhSGABlIpA2+85Y/YbGhRANCAASVtCg8jUZuAjQ/Ug+XwsvGrjSqXstc
 Mu9neffZsORUe9c4RE62OMIwItWXLgoWhfIiDcKgkySNmc21Ha8F68b/
 -----END PRIVATE KEY-----";
 
 /// The certificate, parsed.
-pub fn certificate() -> rustls::pki_types::CertificateDer<'static> {
+pub(crate) fn certificate() -> rustls::pki_types::CertificateDer<'static> {
     use rustls::pki_types::pem::PemObject;
     rustls::pki_types::CertificateDer::from_pem_slice(SELF_SIGNED_CERT.as_bytes())
         .expect("the test certificate parses")
@@ -30,7 +30,7 @@ pub fn certificate() -> rustls::pki_types::CertificateDer<'static> {
 
 /// A rustls server configuration (ring provider, safe default protocol
 /// versions) serving the certificate.
-pub fn server_config() -> std::sync::Arc<rustls::ServerConfig> {
+pub(crate) fn server_config() -> std::sync::Arc<rustls::ServerConfig> {
     use rustls::pki_types::pem::PemObject;
     let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(SELF_SIGNED_KEY.as_bytes())
         .expect("the test key parses");

@@ -33,7 +33,7 @@ impl Default for BackoffConfig {
 
 /// Hands out successive retry delays; [`Backoff::reset`] after a success.
 #[derive(Clone, Debug)]
-pub struct Backoff {
+pub(super) struct Backoff {
     cfg: BackoffConfig,
     attempt: u32,
     rng: ChaCha8Rng,
@@ -41,7 +41,7 @@ pub struct Backoff {
 
 impl Backoff {
     /// A fresh backoff (next delay is the first one).
-    pub fn new(cfg: BackoffConfig) -> Backoff {
+    pub(super) fn new(cfg: BackoffConfig) -> Backoff {
         Backoff {
             cfg,
             attempt: 0,
@@ -49,18 +49,13 @@ impl Backoff {
         }
     }
 
-    /// Retries handed out since the last reset.
-    pub fn attempt(&self) -> u32 {
-        self.attempt
-    }
-
     /// Back to the first delay (call after a successful connect/request).
-    pub fn reset(&mut self) {
+    pub(super) fn reset(&mut self) {
         self.attempt = 0;
     }
 
     /// The next delay: never above `cap`, at least half the un-jittered one.
-    pub fn next_delay(&mut self) -> Duration {
+    pub(super) fn next_delay(&mut self) -> Duration {
         let base = u64::try_from(self.cfg.base.as_nanos()).unwrap_or(u64::MAX);
         let cap = u64::try_from(self.cfg.cap.as_nanos()).unwrap_or(u64::MAX);
         let shift = self.attempt.min(40);
@@ -97,7 +92,7 @@ mod tests {
             assert!(*x <= exp, "attempt {n}: {x:?} > {exp:?}");
             assert!(*x >= exp / 2, "attempt {n}: {x:?} < half of {exp:?}");
         }
-        assert_eq!(b.attempt(), 12);
+        assert_eq!(b.attempt, 12);
     }
 
     #[test]
@@ -111,7 +106,7 @@ mod tests {
         let dc: Vec<Duration> = (0..8).map(|_| c.next_delay()).collect();
         assert_ne!(da, dc, "different seeds should jitter differently");
         a.reset();
-        assert_eq!(a.attempt(), 0);
+        assert_eq!(a.attempt, 0);
         assert!(a.next_delay() <= Duration::from_millis(10));
     }
 }

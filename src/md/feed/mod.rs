@@ -13,11 +13,12 @@ mod source;
 mod tls;
 mod ws;
 
-pub use backoff::{BackoffConfig};
-pub use snapshot::{SnapshotClient, SnapshotConfig, SnapshotError, SnapshotRequest, SnapshotResponse};
-pub use source::{LiveEvent, LiveSource};
-pub use tls::{client_config_with_roots};
-pub use ws::{
-    DisconnectReason, FeedConfig, FeedStats, StreamKind, WsError, WsUrl, combined_path, feed_channel,
-    run_feed,
+pub use backoff::BackoffConfig;
+pub use channel::{FeedChannels, FeedEvent, FeedItem, FeedReceiver, FeedStats, feed_channel};
+pub use error::{DisconnectReason, WsError};
+pub use snapshot::{
+    SnapshotClient, SnapshotConfig, SnapshotError, SnapshotRequest, SnapshotResponse,
 };
+pub use source::{LiveEvent, LiveSource};
+pub use tls::client_config_with_roots;
+pub use ws::{FeedConfig, StreamKind, WsUrl, combined_path, run_feed};

@@ -15,8 +15,9 @@
 //! (`Sequencer::force_resync`), so no frame of the new session can reach a
 //! book that still believes the old one.
 
+use super::channel::{FeedEvent, FeedItem, FeedReceiver};
+use super::error::DisconnectReason;
 use super::snapshot::{SnapshotClient, SnapshotError, SnapshotRequest};
-use super::ws::{DisconnectReason, FeedEvent, FeedItem, FeedReceiver};
 use tickwire_core::source::{FrameSource, Next, SourceControl};
 use tickwire_core::types::{Market, SymbolName};
 
@@ -391,7 +392,7 @@ impl FrameSource for LiveSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::feed::ws::feed_channel;
+    use crate::feed::feed_channel;
 
     fn frame(pool: &mut rtrb::Consumer<Vec<u8>>, b: &[u8]) -> FeedItem {
         let mut buf = pool.pop().unwrap_or_default();

@@ -17,7 +17,7 @@ use super::error::WsError;
 
 /// A client config trusting the `webpki-roots` CA set (what Binance's
 /// certificates chain to). Build it once and share it.
-pub fn webpki_client_config() -> Arc<ClientConfig> {
+pub(super) fn webpki_client_config() -> Arc<ClientConfig> {
     let roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
@@ -43,7 +43,7 @@ pub fn client_config_with_roots(roots: RootCertStore) -> Arc<ClientConfig> {
 }
 
 /// Runs the TLS handshake for `host` over `tcp`.
-pub async fn connect(
+pub(super) async fn connect(
     tcp: TcpStream,
     host: &str,
     cfg: Arc<ClientConfig>,
@@ -80,7 +80,7 @@ fn classify(host: &str, e: &std::io::Error) -> WsError {
 
 /// Plain TCP or TLS over TCP, so one WebSocket type serves `ws://` and `wss://`.
 #[allow(clippy::large_enum_variant)] // one per connection, never moved on the hot path
-pub enum MaybeTls {
+pub(super) enum MaybeTls {
     /// `ws://`.
     Plain(TcpStream),
     /// `wss://`.

@@ -45,10 +45,8 @@ use quanta::Clock;
 
 use super::backoff::{Backoff, BackoffConfig};
 use super::channel::bump;
-pub use super::channel::{
-    FeedChannels, FeedEvent, FeedItem, FeedReceiver, FeedStats, feed_channel,
-};
-pub use super::error::{DisconnectReason, WsError};
+use super::channel::{FeedChannels, FeedEvent, FeedItem, FeedStats};
+use super::error::{DisconnectReason, WsError};
 use super::tls::{self, MaybeTls};
 use tickwire_core::types::Market;
 
@@ -207,11 +205,11 @@ impl FeedConfig {
 }
 
 /// An open WebSocket connection.
-pub type WsConn = WebSocketStream<MaybeTls>;
+pub(super) type WsConn = WebSocketStream<MaybeTls>;
 
 /// One connection attempt: TCP (io_uring), TLS for `wss://`, WebSocket
 /// handshake, all within `cfg.connect_timeout`.
-pub async fn connect(cfg: &FeedConfig) -> Result<WsConn, WsError> {
+pub(super) async fn connect(cfg: &FeedConfig) -> Result<WsConn, WsError> {
     let url = WsUrl::parse(&cfg.url)?;
     let budget = cfg.connect_timeout;
     let host = url.host.clone();

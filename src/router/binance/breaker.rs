@@ -29,7 +29,7 @@ impl BreakerState {
 
 /// Counts failures and decides whether new orders may go out.
 #[derive(Debug, Clone)]
-pub struct Breaker {
+pub(super) struct Breaker {
     threshold: u32,
     cooldown: Duration,
     consecutive: u32,
@@ -44,7 +44,7 @@ pub struct Breaker {
 impl Breaker {
     /// Opens after `threshold` consecutive failures (at least 1), stays open
     /// for `cooldown`.
-    pub fn new(threshold: u32, cooldown: Duration) -> Breaker {
+    pub(super) fn new(threshold: u32, cooldown: Duration) -> Breaker {
         Breaker {
             threshold: threshold.max(1),
             cooldown,
@@ -58,7 +58,7 @@ impl Breaker {
 
     /// Current state as of `now` (an open breaker past its cool-down reads
     /// as half-open).
-    pub fn state(&mut self, now: Instant) -> BreakerState {
+    pub(super) fn state(&mut self, now: Instant) -> BreakerState {
         if self.state == BreakerState::Open && self.open_until.is_none_or(|t| now >= t) {
             self.state = BreakerState::HalfOpen;
         }
@@ -66,7 +66,7 @@ impl Breaker {
     }
 
     /// May a new order be sent now? Counts a rejection when not.
-    pub fn allow(&mut self, now: Instant) -> bool {
+    pub(super) fn allow(&mut self, now: Instant) -> bool {
         let ok = self.state(now) != BreakerState::Open;
         if !ok {
             self.rejects += 1;
@@ -75,14 +75,14 @@ impl Breaker {
     }
 
     /// The venue answered (any definite answer, even a business reject).
-    pub fn on_success(&mut self) {
+    pub(super) fn on_success(&mut self) {
         self.consecutive = 0;
         self.state = BreakerState::Closed;
         self.open_until = None;
     }
 
     /// A 5xx, timeout or connection error.
-    pub fn on_failure(&mut self, now: Instant) {
+    pub(super) fn on_failure(&mut self, now: Instant) {
         self.consecutive = self.consecutive.saturating_add(1);
         if self.state == BreakerState::HalfOpen || self.consecutive >= self.threshold {
             self.open(now, self.cooldown);
@@ -90,7 +90,7 @@ impl Breaker {
     }
 
     /// Opens at once for at least `for_` (a 418 ban: its `Retry-After`).
-    pub fn trip(&mut self, now: Instant, for_: Duration) {
+    pub(super) fn trip(&mut self, now: Instant, for_: Duration) {
         self.open(now, for_.max(self.cooldown));
     }
 

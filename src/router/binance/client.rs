@@ -17,12 +17,12 @@ use tickwire_core::orders::{Order, TimeInForce};
 use tickwire_core::types::{Px, Qty, Side};
 
 /// Binance error code: the order does not exist.
-pub const CODE_NO_SUCH_ORDER: i64 = -2013;
+pub(super) const CODE_NO_SUCH_ORDER: i64 = -2013;
 /// Binance error code: cancel rejected (e.g. unknown order).
-pub const CODE_CANCEL_REJECTED: i64 = -2011;
+pub(super) const CODE_CANCEL_REJECTED: i64 = -2011;
 /// Binance error code: new order rejected (the message says why, e.g. a
 /// duplicate client order id).
-pub const CODE_NEW_ORDER_REJECTED: i64 = -2010;
+pub(super) const CODE_NEW_ORDER_REJECTED: i64 = -2010;
 /// Largest response body read (bytes).
 const MAX_BODY: u64 = 1 << 20;
 
@@ -635,7 +635,7 @@ pub fn parse_order(body: &str) -> Result<VenueOrder, VenueError> {
 
 /// Parses a list of orders. Entries that are not plain orders (e.g. OCO
 /// lists in a cancel-all answer) are skipped.
-pub fn parse_orders(body: &str) -> Result<Vec<VenueOrder>, VenueError> {
+pub(super) fn parse_orders(body: &str) -> Result<Vec<VenueOrder>, VenueError> {
     let items: Vec<serde_json::Value> =
         serde_json::from_str(body).map_err(|e| VenueError::InvalidJson {
             status: 200,

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use zeroize::{Zeroize, Zeroizing};
 
 /// Environment variable holding the API key.
-pub const ENV_API_KEY: &str = "TICKWIRE_API_KEY";
+pub(super) const ENV_API_KEY: &str = "TICKWIRE_API_KEY";
 /// Environment variable holding the API secret.
-pub const ENV_API_SECRET: &str = "TICKWIRE_API_SECRET";
+pub(super) const ENV_API_SECRET: &str = "TICKWIRE_API_SECRET";
 
 /// Why credentials could not be loaded. No variant carries key material.
 #[derive(Debug, thiserror::Error)]

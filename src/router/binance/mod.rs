@@ -24,4 +24,4 @@ pub use keys::{Credentials, KeyError};
 pub use worker::{LiveConfig, LiveError, LiveRouter, RouterShared, RouterWaker};
 
 pub use client::{OrderApi, OrderStatus, parse_order, wall_ms};
-pub use sign::{Signer};
+pub use sign::Signer;

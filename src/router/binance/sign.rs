@@ -91,18 +91,22 @@ pub struct ParamError {
 /// characters that need no URL encoding, so the signed text is exactly the
 /// text sent.
 #[derive(Debug, Default, Clone)]
-pub struct Params {
+pub(super) struct Params {
     text: String,
 }
 
 impl Params {
     /// An empty parameter list.
-    pub fn new() -> Params {
+    pub(super) fn new() -> Params {
         Params::default()
     }
 
     /// Appends `name=value`.
-    pub fn push(&mut self, name: &'static str, value: impl fmt::Display) -> Result<(), ParamError> {
+    pub(super) fn push(
+        &mut self,
+        name: &'static str,
+        value: impl fmt::Display,
+    ) -> Result<(), ParamError> {
         use std::fmt::Write;
         let start = self.text.len();
         if !self.text.is_empty() {
@@ -121,14 +125,14 @@ impl Params {
     }
 
     /// Appends `recvWindow` and `timestamp`, as every signed request needs.
-    pub fn push_timing(&mut self, recv_window_ms: u64, timestamp_ms: u64) {
+    pub(super) fn push_timing(&mut self, recv_window_ms: u64, timestamp_ms: u64) {
         // Integers never need encoding.
         let _ = self.push("recvWindow", recv_window_ms);
         let _ = self.push("timestamp", timestamp_ms);
     }
 
     /// The text so far.
-    pub fn as_str(&self) -> &str {
+    pub(super) fn as_str(&self) -> &str {
         &self.text
     }
 }
