@@ -103,7 +103,7 @@ fn shipped_files_validate_and_place_stages_as_documented() {
     assert_eq!(cfg.affinity.rings.md_to_book, 65536);
     assert_eq!(cfg.app.strategy.kind, StrategyKind::Imbalance);
     assert_eq!(cfg.app.strategy.clip_qty, Qty(100_000));
-    assert_eq!(cfg.app.risk.max_order_notional, Qty(1000 * 100_000_000));
+    assert_eq!(cfg.app.risk.max_order_notional.to_string(), "1000");
     assert_eq!(cfg.app.report.snapshot_dir, "snapshots");
 }
 

@@ -80,7 +80,7 @@ fn check(frame: &Frame<'_>, line: &[u8], counts: &mut Counts) {
             assert_eq!(d.first_id, u64_of("U"));
             assert_eq!(d.last_id, u64_of("u"));
             assert_eq!(d.prev_last_id, ev.get("pu").and_then(Value::as_u64));
-            assert_eq!(d.event_time_ms, u64_of("E"));
+            assert_eq!(d.venue_time.0, u64_of("E"));
             assert_eq!(ours(d.bids), ref_levels(&ev["b"]));
             assert_eq!(ours(d.asks), ref_levels(&ev["a"]));
         }

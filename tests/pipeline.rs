@@ -240,7 +240,7 @@ fn strategy_learns_its_fills_and_stops_at_its_own_position_limit() {
     cfg.app.strategy.max_position = clip;
     // Risk would allow far more: only the strategy's own limit can bind.
     cfg.app.risk.max_position = Qty(clip.0 * 1000);
-    cfg.app.risk.max_order_notional = Qty(i64::MAX / 2);
+    cfg.app.risk.max_order_notional = tickwire_core::money::Notional(i128::MAX / 2);
     let out = common::replay_inline(&cfg, capture(&l));
     let position = out.risk.positions.first().copied().unwrap_or_default();
     assert!(

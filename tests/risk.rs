@@ -3,6 +3,7 @@
 use proptest::prelude::*;
 use tickwire_config::schema::{PaperConf, RiskConf};
 use tickwire_core::counts::Counted;
+use tickwire_core::money::Notional;
 use tickwire_core::orders::{
     ExecKind, ExecReport, Order, OrderId, OrderIntent, PathStamps, RejectReason, RouterCmd,
     TimeInForce,
@@ -16,13 +17,13 @@ const S: i64 = FIXED_SCALE;
 fn conf() -> RiskConf {
     RiskConf {
         max_order_qty: Qty(10 * S),
-        max_order_notional: Qty(1_000_000 * S),
+        max_order_notional: Notional::from_fixed(1_000_000 * S),
         max_position: Qty(100 * S),
         max_open_orders: 4,
         price_collar_bps: 50,
         orders_per_sec: 10,
         burst: 5,
-        daily_loss_limit: Qty(1_000 * S),
+        daily_loss_limit: Notional::from_fixed(1_000 * S),
         kill_switch: false,
     }
 }
@@ -158,7 +159,7 @@ fn realized_loss_alone_breaches_daily_limit() {
         .expect("accepted");
     risk.on_exec(&fill(&sell, 900, 10, 0)).expect("known");
     assert_eq!(risk.position(SymbolId(0)), Qty(0));
-    assert_eq!(risk.realized_pnl(), -1_000 * i128::from(S));
+    assert_eq!(risk.realized_pnl(), Notional::from_fixed(-1_000 * S));
     assert_only(
         &mut risk,
         &intent(Side::Buy, 1000, 1),
@@ -180,7 +181,7 @@ fn order_quantity_above_limit() {
 #[test]
 fn order_notional_above_limit() {
     let mut risk = RiskEngine::new(&RiskConf {
-        max_order_notional: Qty(500 * S),
+        max_order_notional: Notional::from_fixed(500 * S),
         ..conf()
     });
     assert!(risk.check(&intent(Side::Buy, 50, 10), 0).is_ok());
@@ -333,13 +334,13 @@ fn positions_and_realized_pnl_follow_average_cost() {
     assert_eq!(risk.position(SymbolId(0)), Qty(4 * S));
     trade(&mut risk, Side::Sell, 101, 3); // realize 3 * 0.5
     assert_eq!(risk.position(SymbolId(0)), Qty(S));
-    assert_eq!(risk.realized_pnl(), i128::from(150 * S / 100));
+    assert_eq!(risk.realized_pnl(), Notional::from_fixed(150 * S / 100));
     trade(&mut risk, Side::Sell, 99, 3); // close 1 at -1.5, short 2 at 99
     assert_eq!(risk.position(SymbolId(0)), Qty(-2 * S));
-    assert_eq!(risk.realized_pnl(), 0);
+    assert_eq!(risk.realized_pnl(), Notional::ZERO);
     trade(&mut risk, Side::Buy, 98, 2); // short covered +2
     assert_eq!(risk.position(SymbolId(0)), Qty(0));
-    assert_eq!(risk.realized_pnl(), i128::from(2 * S));
+    assert_eq!(risk.realized_pnl(), Notional::from_fixed(2 * S));
     let st = risk.stats();
     assert_eq!((st.fills, st.filled_qty), (5, Qty(12 * S)));
     assert_eq!(risk.open_orders(), 0);
@@ -644,13 +645,13 @@ proptest! {
     ) {
         let rc = RiskConf {
             max_order_qty: Qty(5 * Q),
-            max_order_notional: Qty(1_000_000 * S),
+            max_order_notional: Notional::from_fixed(1_000_000 * S),
             max_position: Qty(12 * Q),
             max_open_orders: 3,
             price_collar_bps: 500,
             orders_per_sec: 20,
             burst: 4,
-            daily_loss_limit: Qty(i64::MAX / 2),
+            daily_loss_limit: Notional::from_fixed(i64::MAX / 2),
             kill_switch: false,
         };
         let mut risk = RiskEngine::new(&rc);
@@ -704,7 +705,7 @@ proptest! {
             prop_assert_eq!(risk.open_orders(), venue.working());
             prop_assert!(filled_pos.abs() <= 12 * Q, "max_position holds with working orders");
             if filled_pos == 0 {
-                prop_assert_eq!(risk.realized_pnl(), cash / i128::from(FIXED_SCALE));
+                prop_assert_eq!(risk.realized_pnl(), Notional(cash));
             }
             let st = risk.stats();
             prop_assert_eq!(st.intents, st.accepted + st.rejected.total());
@@ -741,7 +742,7 @@ fn strategy_intent_flows_through_risk_to_a_paper_fill() {
         symbol: SymbolId(0),
         bid,
         ask,
-        venue_time_ms: 1,
+        venue_time: tickwire_core::types::VenueMs(1),
     };
     let mut sink = IntentSink::new();
     for _ in 0..2 {

@@ -234,7 +234,7 @@ impl Product {
                     first_id: d.first,
                     last_id: d.last,
                     prev_last_id: futures.then_some(d.prev),
-                    event_time_ms: 0,
+                    venue_time: tickwire_core::types::VenueMs(0),
                     bids: &bids,
                     asks: &asks,
                 };

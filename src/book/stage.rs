@@ -15,7 +15,7 @@ use tickwire_core::msg::{BookRequest, MarketMsg, MdEvent, RiskMsg, StaleReason, 
 use tickwire_core::orders::PathStamps;
 use tickwire_core::stage::StageName;
 use tickwire_core::stage::{Progress, Stage, StageError};
-use tickwire_core::types::{Level, Market, Px, SymbolId, SymbolName, Tsc};
+use tickwire_core::types::{Level, Market, Px, SymbolId, SymbolName, Tsc, VenueMs};
 use tickwire_strategy::{BookTop, IntentSink, Strategy};
 
 /// Where a book stands in its sync cycle.
@@ -138,7 +138,7 @@ pub struct BookStage {
     risk_backlog: Vec<RiskMsg>,
     clock: Clock,
     snapshots: SnapshotPolicy,
-    last_snapshot_ms: u64,
+    last_snapshot: VenueMs,
     ending: bool,
     report: BookReport,
 }
@@ -166,7 +166,7 @@ impl BookStage {
             risk_backlog: Vec::with_capacity(16),
             clock,
             snapshots,
-            last_snapshot_ms: 0,
+            last_snapshot: VenueMs(0),
             ending: false,
             report: BookReport::default(),
         }
@@ -270,10 +270,10 @@ impl BookStage {
             MdEvent::DiffEnd {
                 symbol,
                 last_id,
-                venue_time_ms,
+                venue_time,
                 rx,
                 decoded,
-            } => self.on_diff_end(symbol, last_id, venue_time_ms, rx, decoded),
+            } => self.on_diff_end(symbol, last_id, venue_time, rx, decoded),
             MdEvent::Ticker {
                 symbol,
                 update_id,
@@ -329,7 +329,14 @@ impl BookStage {
         }
     }
 
-    fn on_diff_end(&mut self, symbol: SymbolId, u: u64, venue_time_ms: u64, rx: Tsc, decoded: Tsc) {
+    fn on_diff_end(
+        &mut self,
+        symbol: SymbolId,
+        u: u64,
+        venue_time: VenueMs,
+        rx: Tsc,
+        decoded: Tsc,
+    ) {
         let Some(s) = self.slots.get_mut(usize::from(symbol.0)) else {
             return;
         };
@@ -353,7 +360,7 @@ impl BookStage {
             symbol,
             bid,
             ask,
-            venue_time_ms,
+            venue_time,
         };
         self.strategy.on_book(&top, &mut self.sink);
         let decided = Tsc(self.clock.raw());
@@ -368,10 +375,7 @@ impl BookStage {
         for mut intent in self.sink.drain() {
             intent.stamps = stamps;
             self.report.intents += 1;
-            let msg = RiskMsg::Intent {
-                intent,
-                venue_time_ms,
-            };
+            let msg = RiskMsg::Intent { intent, venue_time };
             if self.rings.risk.push(msg).is_err() {
                 self.report.intents_ring_full += 1;
             }
@@ -380,20 +384,20 @@ impl BookStage {
         // this top before any order risk sends, as it drains market data
         // before orders in each poll.
         self.send_market(MarketMsg::Top { symbol, bid, ask });
-        self.maybe_snapshot(venue_time_ms);
+        self.maybe_snapshot(venue_time);
     }
 
-    fn maybe_snapshot(&mut self, venue_time_ms: u64) {
+    fn maybe_snapshot(&mut self, venue_time: VenueMs) {
         if self.snapshots.interval_ms == 0 || self.snapshots.dir.is_none() {
             return;
         }
-        if self.last_snapshot_ms == 0 {
-            self.last_snapshot_ms = venue_time_ms;
+        if self.last_snapshot == VenueMs(0) {
+            self.last_snapshot = venue_time;
             return;
         }
-        if venue_time_ms.saturating_sub(self.last_snapshot_ms) >= self.snapshots.interval_ms {
-            self.last_snapshot_ms = venue_time_ms;
-            self.write_snapshot(&format!("periodic-{venue_time_ms}.rkyv"));
+        if venue_time.since(self.last_snapshot) >= self.snapshots.interval_ms {
+            self.last_snapshot = venue_time;
+            self.write_snapshot(&format!("periodic-{}.rkyv", venue_time.0));
         }
     }
 

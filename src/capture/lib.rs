@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use tickwire_core::types::{Market, SymbolName};
 
+pub use binary::{BinaryFile, CaptureWriter, Header};
 pub use merge::{Capture, FrameRef, InMemorySource, SourceInfo, infer_instrument};
 pub use replay::ReplaySource;
 
@@ -303,5 +304,3 @@ mod tests {
         assert!(parse_source_arg("").is_err());
     }
 }
-
-pub use binary::{BinaryFile, CaptureWriter, Header};

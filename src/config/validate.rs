@@ -8,6 +8,7 @@ use std::path::Path;
 use super::error::ConfigError;
 use super::load::Config;
 use super::schema::{AffinityConfig, AppConfig, IdlePolicy, StageName, VenueConf};
+use tickwire_core::money::Notional;
 use tickwire_core::types::{Qty, SYMBOL_MAX, SymbolName};
 
 /// Largest ring capacity accepted (slots). Bigger rings only hide a stalled
@@ -198,9 +199,9 @@ fn check_app(file: &Path, app: &AppConfig) -> Result<(), ConfigError> {
 
     let r = &app.risk;
     non_negative(file, "risk.max_order_qty", r.max_order_qty)?;
-    non_negative(file, "risk.max_order_notional", r.max_order_notional)?;
+    non_negative_money(file, "risk.max_order_notional", r.max_order_notional)?;
     non_negative(file, "risk.max_position", r.max_position)?;
-    non_negative(file, "risk.daily_loss_limit", r.daily_loss_limit)?;
+    non_negative_money(file, "risk.daily_loss_limit", r.daily_loss_limit)?;
     if r.daily_loss_limit.0 == 0 {
         // Risk stops trading once pnl <= -limit, which a zero limit meets
         // before the first order.
@@ -384,8 +385,21 @@ fn check_symbols(file: &Path, app: &AppConfig) -> Result<(), ConfigError> {
 }
 
 fn non_negative(file: &Path, key: &str, q: Qty) -> Result<(), ConfigError> {
-    if q.0 < 0 {
-        let abs = Qty(q.0.saturating_abs());
+    non_negative_amount(file, key, q.0 < 0, &q, &Qty(q.0.saturating_abs()))
+}
+
+fn non_negative_money(file: &Path, key: &str, n: Notional) -> Result<(), ConfigError> {
+    non_negative_amount(file, key, n.0 < 0, &n, &-n)
+}
+
+fn non_negative_amount(
+    file: &Path,
+    key: &str,
+    negative: bool,
+    q: &dyn std::fmt::Display,
+    abs: &dyn std::fmt::Display,
+) -> Result<(), ConfigError> {
+    if negative {
         return Err(ConfigError::invalid(
             file,
             key,

@@ -7,6 +7,7 @@
 
 pub mod counts;
 pub mod hist;
+pub mod money;
 pub mod msg;
 pub mod orders;
 pub mod source;

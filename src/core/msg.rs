@@ -2,7 +2,7 @@
 //! stages. Nothing here owns heap memory.
 
 use crate::orders::{ExecReport, OrderIntent, RouterCmd};
-use crate::types::{Level, Market, Px, Qty, Side, SymbolId, SymbolName, Tsc};
+use crate::types::{Level, Market, Px, Qty, Side, SymbolId, SymbolName, Tsc, VenueMs};
 
 crate::counted! {
     /// Why the market-data stage stopped trusting a book.
@@ -63,7 +63,7 @@ pub enum MdEvent {
         /// The diff's final update id `u`.
         last_id: u64,
         /// Venue event time (ms).
-        venue_time_ms: u64,
+        venue_time: VenueMs,
         /// Frame receive time.
         rx: Tsc,
         /// Frame decoded time.
@@ -118,7 +118,7 @@ pub enum RiskMsg {
         intent: OrderIntent,
         /// Venue time of the frame that caused it (drives the rate limiter,
         /// so replays are deterministic).
-        venue_time_ms: u64,
+        venue_time: VenueMs,
     },
     /// A book went stale (true) or was resynced (false).
     BookStale(SymbolId, bool),

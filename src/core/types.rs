@@ -31,6 +31,27 @@ pub struct SymbolId(pub u16);
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Tsc(pub u64);
 
+/// A venue timestamp: milliseconds since the Unix epoch, as the venue
+/// stamps its events (`E`). Replays are driven by it, so decisions that
+/// depend on time (cooldowns, the order-rate bucket, periodic snapshots)
+/// are the same on every run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VenueMs(pub u64);
+
+impl VenueMs {
+    /// The same instant in nanoseconds (saturating).
+    #[inline]
+    pub fn as_nanos(self) -> u64 {
+        self.0.saturating_mul(1_000_000)
+    }
+
+    /// Milliseconds from `earlier` to `self` (zero if `earlier` is later).
+    #[inline]
+    pub fn since(self, earlier: VenueMs) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
 /// Order or book side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Side {
@@ -200,12 +221,6 @@ impl serde::Serialize for Qty {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
-}
-
-/// Notional value `px * qty` in quote currency at [`FIXED_SCALE`], widened so
-/// it cannot overflow.
-pub fn notional(px: Px, qty: Qty) -> i128 {
-    i128::from(px.0) * i128::from(qty.0) / i128::from(FIXED_SCALE)
 }
 
 /// Maximum length of a venue symbol kept inline (no heap) in events.

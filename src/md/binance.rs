@@ -29,7 +29,7 @@ mod simd;
 mod tests;
 
 use crate::frame::{BookTicker, DecodeError, DepthDiff, DepthSnapshot, Frame, OtherKind, Trade};
-use tickwire_core::types::{Level, SymbolName};
+use tickwire_core::types::{Level, SymbolName, VenueMs};
 
 /// Largest frame accepted, in bytes: 4 MiB. The biggest real frame is a
 /// 5,000-level futures REST snapshot (about 250 KB); anything far beyond
@@ -79,7 +79,7 @@ enum Decoded {
         first_id: u64,
         last_id: u64,
         prev_last_id: Option<u64>,
-        event_time_ms: u64,
+        venue_time: VenueMs,
     },
     Snapshot {
         last_update_id: u64,
@@ -200,13 +200,13 @@ impl Decoder {
                 first_id,
                 last_id,
                 prev_last_id,
-                event_time_ms,
+                venue_time,
             } => Frame::Depth(DepthDiff {
                 symbol,
                 first_id,
                 last_id,
                 prev_last_id,
-                event_time_ms,
+                venue_time,
                 bids: &self.bids,
                 asks: &self.asks,
             }),

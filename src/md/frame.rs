@@ -2,7 +2,7 @@
 //! allocation-free view whose level slices live in the decoder's reused
 //! buffers until the next `decode` call.
 
-use tickwire_core::types::{Level, Px, Qty, SymbolName};
+use tickwire_core::types::{Level, Px, Qty, SymbolName, VenueMs};
 
 /// One decoded frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub struct DepthDiff<'a> {
     /// Final update id of the previous event (`pu`); present on futures only.
     pub prev_last_id: Option<u64>,
     /// Event time in ms since epoch (`E`).
-    pub event_time_ms: u64,
+    pub venue_time: VenueMs,
     /// Bid levels (`b`), in frame order.
     pub bids: &'a [Level],
     /// Ask levels (`a`), in frame order.

@@ -27,7 +27,7 @@
 
 use crate::frame::{DepthDiff, DepthSnapshot};
 use tickwire_core::msg::{MdEvent, StaleReason};
-use tickwire_core::types::{Level, Market, Side, SymbolId, Tsc};
+use tickwire_core::types::{Level, Market, Side, SymbolId, Tsc, VenueMs};
 
 /// Most buffered diff levels kept while waiting for a snapshot; beyond
 /// this the buffer is dropped (the next snapshot then cannot be bridged
@@ -88,7 +88,7 @@ struct BufferedDiff {
     first_id: u64,
     last_id: u64,
     prev_last_id: Option<u64>,
-    venue_time_ms: u64,
+    venue_time: VenueMs,
     rx: Tsc,
     decoded: Tsc,
     start: usize,
@@ -193,7 +193,7 @@ impl Sequencer {
                 self.state = State::Live { last_u: ids.last };
                 self.stats.applied += 1;
                 send_levels(self.symbol, d.bids, d.asks, emit);
-                emit(self.diff_end(ids.last, d.event_time_ms, st));
+                emit(self.diff_end(ids.last, d.venue_time, st));
             }
             Verdict::Break => {
                 self.on_break(emit);
@@ -333,11 +333,11 @@ impl Sequencer {
         });
     }
 
-    fn diff_end(&self, last_id: u64, venue_time_ms: u64, st: FrameStamps) -> MdEvent {
+    fn diff_end(&self, last_id: u64, venue_time: VenueMs, st: FrameStamps) -> MdEvent {
         MdEvent::DiffEnd {
             symbol: self.symbol,
             last_id,
-            venue_time_ms,
+            venue_time,
             rx: st.rx,
             decoded: st.decoded,
         }
@@ -368,7 +368,7 @@ impl Sequencer {
             first_id: id.first,
             last_id: id.last,
             prev_last_id: id.prev_last,
-            venue_time_ms: d.event_time_ms,
+            venue_time: d.venue_time,
             rx: st.rx,
             decoded: st.decoded,
             start,
@@ -405,7 +405,7 @@ impl Sequencer {
                         rx: b.rx,
                         decoded: b.decoded,
                     };
-                    emit(self.diff_end(b.last_id, b.venue_time_ms, st));
+                    emit(self.diff_end(b.last_id, b.venue_time, st));
                 }
                 Verdict::Break => {
                     // Unreachable: the snapshot was checked against the
@@ -457,7 +457,7 @@ mod tests {
             first_id: first,
             last_id: last,
             prev_last_id: prev,
-            event_time_ms: 0,
+            venue_time: VenueMs(0),
             bids: &LEVEL,
             asks: &[],
         }

@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use tickwire_core::money::Notional;
 use tickwire_core::types::Qty;
 
 /// Pre-trade risk limits, checked on every intent.
@@ -11,7 +12,7 @@ pub struct RiskConf {
     /// Largest quantity of one order.
     pub max_order_qty: Qty,
     /// Largest notional (price x qty, quote currency) of one order.
-    pub max_order_notional: Qty,
+    pub max_order_notional: Notional,
     /// Largest absolute position per symbol, counting open orders.
     pub max_position: Qty,
     /// Most working orders across all symbols.
@@ -23,7 +24,7 @@ pub struct RiskConf {
     /// Token-bucket size (burst).
     pub burst: u32,
     /// Realized plus marked loss (quote currency) that stops new orders.
-    pub daily_loss_limit: Qty,
+    pub daily_loss_limit: Notional,
     /// When true, every new order is refused from start-up.
     pub kill_switch: bool,
 }

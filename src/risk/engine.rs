@@ -2,11 +2,12 @@
 //! bucket behind one `check` per intent (see the crate docs for the order).
 
 use tickwire_core::counts::Counts;
+use tickwire_core::money::Notional;
 
 use crate::limits;
 use crate::{Limits, OpenOrder, OpenOrders, Positions, RiskConf, TokenBucket};
 use tickwire_core::orders::{ExecKind, ExecReport, Order, OrderId, OrderIntent, RejectReason};
-use tickwire_core::types::{FIXED_SCALE, Qty, Side, SymbolId};
+use tickwire_core::types::{Qty, Side, SymbolId};
 
 /// Symbols pre-sized at construction (more grow on first sight).
 const INITIAL_SYMBOLS: usize = 16;
@@ -64,7 +65,7 @@ pub struct RiskEngine {
     positions: Positions,
     open: OpenOrders,
     bucket: TokenBucket,
-    realized_raw: i128,
+    realized: Notional,
     next_id: u64,
     stats: RiskStats,
 }
@@ -79,7 +80,7 @@ impl RiskEngine {
             positions: Positions::with_symbols(INITIAL_SYMBOLS),
             open: OpenOrders::with_capacity(limits.max_open_orders),
             bucket: TokenBucket::new(conf.orders_per_sec, conf.burst),
-            realized_raw: 0,
+            realized: Notional::ZERO,
             next_id: 1,
             stats: RiskStats::default(),
         }
@@ -119,9 +120,7 @@ impl RiskEngine {
             Side::Buy => sym.open_buy,
             Side::Sell => sym.open_sell,
         };
-        let total = self
-            .realized_raw
-            .saturating_add(self.positions.unrealized());
+        let total = self.realized.saturating_add(self.positions.unrealized());
         let l = &self.limits;
         if limits::loss_breached(l, total) {
             self.kill_switch = true;
@@ -194,7 +193,7 @@ impl RiskEngine {
         sym.add_open(side, -(worked + if closed { leaves } else { 0 }));
         if fill > 0 {
             let realized = sym.apply_fill(side, report.last_px, Qty(fill));
-            self.realized_raw = self.realized_raw.saturating_add(realized);
+            self.realized = self.realized.saturating_add(realized);
             self.stats.fills += 1;
             self.stats.filled_qty = Qty(self.stats.filled_qty.0.saturating_add(fill));
         }
@@ -247,9 +246,9 @@ impl RiskEngine {
         self.open.len()
     }
 
-    /// Realized pnl in quote currency at `FIXED_SCALE` (average-cost method).
-    pub fn realized_pnl(&self) -> i128 {
-        self.realized_raw / i128::from(FIXED_SCALE)
+    /// Realized pnl (average-cost method).
+    pub fn realized_pnl(&self) -> Notional {
+        self.realized
     }
 
     /// A copy of the counters.

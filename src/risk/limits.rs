@@ -4,24 +4,25 @@
 //! applies them in its documented order.
 
 use crate::RiskConf;
+use tickwire_core::money::Notional;
 use tickwire_core::orders::OrderIntent;
-use tickwire_core::types::{FIXED_SCALE, Side, notional};
+use tickwire_core::types::Side;
 
 /// Limits of one risk engine; immutable after construction.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     /// Largest quantity of one order (raw).
     pub max_order_qty: i64,
-    /// Largest notional of one order, quote at `FIXED_SCALE`.
-    pub max_order_notional: i128,
+    /// Largest notional of one order.
+    pub max_order_notional: Notional,
     /// Largest absolute position including working orders (raw qty).
     pub max_position: i128,
     /// Most working orders.
     pub max_open_orders: usize,
     /// Price collar in basis points of mid.
     pub price_collar_bps: i128,
-    /// Loss that stops trading, in raw money units (`FIXED_SCALE^2`).
-    pub daily_loss_raw: i128,
+    /// Loss that stops trading (a positive amount).
+    pub daily_loss: Notional,
 }
 
 impl Limits {
@@ -29,11 +30,11 @@ impl Limits {
     pub fn from_conf(conf: &RiskConf) -> Limits {
         Limits {
             max_order_qty: conf.max_order_qty.0,
-            max_order_notional: i128::from(conf.max_order_notional.0),
+            max_order_notional: conf.max_order_notional,
             max_position: i128::from(conf.max_position.0),
             max_open_orders: usize::try_from(conf.max_open_orders).unwrap_or(usize::MAX),
             price_collar_bps: i128::from(conf.price_collar_bps),
-            daily_loss_raw: i128::from(conf.daily_loss_limit.0) * i128::from(FIXED_SCALE),
+            daily_loss: conf.daily_loss_limit,
         }
     }
 }
@@ -43,9 +44,9 @@ pub(crate) fn is_invalid(intent: &OrderIntent) -> bool {
     intent.px.0 <= 0 || intent.qty.0 <= 0 || intent.mid.0 <= 0
 }
 
-/// Realized plus unrealized pnl (raw units) is at or below minus the limit.
-pub(crate) fn loss_breached(limits: &Limits, total_pnl_raw: i128) -> bool {
-    total_pnl_raw <= -limits.daily_loss_raw
+/// Realized plus unrealized pnl is at or below minus the limit.
+pub(crate) fn loss_breached(limits: &Limits, total_pnl: Notional) -> bool {
+    total_pnl <= -limits.daily_loss
 }
 
 /// Quantity above `max_order_qty`.
@@ -55,7 +56,7 @@ pub(crate) fn qty_breached(limits: &Limits, intent: &OrderIntent) -> bool {
 
 /// Notional above `max_order_notional`.
 pub(crate) fn notional_breached(limits: &Limits, intent: &OrderIntent) -> bool {
-    notional(intent.px, intent.qty) > limits.max_order_notional
+    Notional::of(intent.px, intent.qty) > limits.max_order_notional
 }
 
 /// `|px - mid| * 10000 > price_collar_bps * mid`.

@@ -1,10 +1,10 @@
 //! Positions, realized pnl and the open-order table.
 //!
-//! Money is kept in "raw" units of `px.0 * qty.0` (scale `FIXED_SCALE^2`)
-//! so fills accumulate exactly; it is divided down to `FIXED_SCALE` only when
-//! reported. Realized pnl uses the average-cost method: a fill that reduces a
+//! Money is a [`Notional`] (exact, 1e-16 units of quote), so fills
+//! accumulate without rounding. Realized pnl uses the average-cost method: a fill that reduces a
 //! position releases the matching share of the position's cost.
 
+use tickwire_core::money::Notional;
 use tickwire_core::orders::OrderId;
 use tickwire_core::types::{Px, Qty, Side, SymbolId};
 
@@ -13,8 +13,8 @@ use tickwire_core::types::{Px, Qty, Side, SymbolId};
 pub struct SymbolState {
     /// Net filled position, buys positive.
     pub position: i64,
-    /// Signed cost of the open position in raw units (positive when long).
-    pub cost: i128,
+    /// Signed cost of the open position (positive when long).
+    pub cost: Notional,
     /// Mid of the last valid intent on a fresh book; marks the position.
     pub mark: Px,
     /// Working buy quantity.
@@ -26,8 +26,8 @@ pub struct SymbolState {
 }
 
 impl SymbolState {
-    /// Applies a fill and returns the realized pnl it produced (raw units).
-    pub fn apply_fill(&mut self, side: Side, px: Px, qty: Qty) -> i128 {
+    /// Applies a fill and returns the realized pnl it produced.
+    pub fn apply_fill(&mut self, side: Side, px: Px, qty: Qty) -> Notional {
         let q = i128::from(qty.0);
         let signed = match side {
             Side::Buy => q,
@@ -36,34 +36,35 @@ impl SymbolState {
         let pos = i128::from(self.position);
         let px = i128::from(px.0);
         let mut realized = 0;
+        let mut cost = self.cost.0;
         if pos == 0 || (pos > 0) == (signed > 0) {
-            self.cost = self.cost.saturating_add(signed * px);
+            cost = cost.saturating_add(signed * px);
         } else {
             let closed = q.min(pos.abs());
             // Share of the cost released; divide first only if the product
             // would overflow (positions near i64::MAX).
-            let cost_closed = self
-                .cost
+            let cost_closed = cost
                 .checked_mul(closed)
-                .map_or_else(|| self.cost / pos.abs() * closed, |v| v / pos.abs());
+                .map_or_else(|| cost / pos.abs() * closed, |v| v / pos.abs());
             realized = (pos.signum() * closed * px).saturating_sub(cost_closed);
-            self.cost = self.cost.saturating_sub(cost_closed);
+            cost = cost.saturating_sub(cost_closed);
             let opened = q - closed;
             if opened > 0 {
-                self.cost = signed.signum() * opened * px;
+                cost = signed.signum() * opened * px;
             }
         }
+        self.cost = Notional(cost);
         self.position =
             i64::try_from(pos + signed).unwrap_or(if signed > 0 { i64::MAX } else { i64::MIN });
-        realized
+        Notional(realized)
     }
 
-    /// Unrealized pnl of the position at `self.mark` (raw units).
-    pub fn unrealized(&self) -> i128 {
+    /// Unrealized pnl of the position at `self.mark`.
+    pub fn unrealized(&self) -> Notional {
         if self.position == 0 {
-            0
+            Notional::ZERO
         } else {
-            (i128::from(self.position) * i128::from(self.mark.0)).saturating_sub(self.cost)
+            Notional::of(self.mark, Qty(self.position)).saturating_sub(self.cost)
         }
     }
 
@@ -106,11 +107,11 @@ impl Positions {
         &mut self.symbols[i]
     }
 
-    /// Sum of unrealized pnl over every symbol, each at its own mark (raw).
-    pub fn unrealized(&self) -> i128 {
+    /// Sum of unrealized pnl over every symbol, each at its own mark.
+    pub fn unrealized(&self) -> Notional {
         self.symbols
             .iter()
-            .fold(0i128, |acc, s| acc.saturating_add(s.unrealized()))
+            .fold(Notional::ZERO, |acc, s| acc.saturating_add(s.unrealized()))
     }
 }
 
@@ -192,10 +193,13 @@ mod tests {
     #[test]
     fn round_trip_realizes_price_difference() {
         let mut s = SymbolState::default();
-        assert_eq!(s.apply_fill(Side::Buy, Px(100 * S), Qty(2 * S)), 0);
+        assert_eq!(
+            s.apply_fill(Side::Buy, Px(100 * S), Qty(2 * S)),
+            Notional::ZERO
+        );
         let r = s.apply_fill(Side::Sell, Px(110 * S), Qty(2 * S));
-        assert_eq!(r, i128::from(20 * S) * i128::from(S));
-        assert_eq!((s.position, s.cost), (0, 0));
+        assert_eq!(r.to_string(), "20");
+        assert_eq!((s.position, s.cost), (0, Notional::ZERO));
     }
 
     #[test]
@@ -203,10 +207,14 @@ mod tests {
         let mut s = SymbolState::default();
         s.apply_fill(Side::Buy, Px(100), Qty(1));
         let r = s.apply_fill(Side::Sell, Px(90), Qty(3));
-        assert_eq!(r, -10);
-        assert_eq!((s.position, s.cost), (-2, -180));
+        assert_eq!(r, Notional(-10));
+        assert_eq!((s.position, s.cost), (-2, Notional(-180)));
         s.mark = Px(80);
-        assert_eq!(s.unrealized(), 20, "short 2 from 90, marked at 80");
+        assert_eq!(
+            s.unrealized(),
+            Notional(20),
+            "short 2 from 90, marked at 80"
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub struct RiskReport {
     /// Final position per symbol id.
     pub positions: Vec<tickwire_core::types::Qty>,
     /// Realized PnL, quote currency at the fixed scale.
-    pub realized_pnl: i128,
+    pub realized_pnl: tickwire_core::money::Notional,
     /// TSC when the last execution report was handled: the end of the run
     /// (risk is the last stage to finish).
     pub ended: Tsc,
@@ -81,12 +81,9 @@ impl RiskStage {
 
     fn on_msg(&mut self, msg: RiskMsg) {
         match msg {
-            RiskMsg::Intent {
-                intent,
-                venue_time_ms,
-            } => {
+            RiskMsg::Intent { intent, venue_time } => {
                 self.max_symbol = self.max_symbol.max(usize::from(intent.symbol.0) + 1);
-                let now_ns = venue_time_ms.saturating_mul(1_000_000);
+                let now_ns = venue_time.as_nanos();
                 let was_killed = self.engine.kill_switch();
                 let verdict = self.engine.check(&intent, now_ns);
                 let done = Tsc(self.clock.raw());

@@ -13,13 +13,13 @@
 use super::{BookTop, IntentSink, Strategy};
 use crate::StrategyConf;
 use tickwire_core::orders::{OrderIntent, PathStamps, TimeInForce};
-use tickwire_core::types::{Px, Qty, Side, SymbolId};
+use tickwire_core::types::{Px, Qty, Side, SymbolId, VenueMs};
 
 /// Per-symbol state of [`ImbalanceTaker`].
 #[derive(Clone, Copy, Debug, Default)]
 struct SymbolState {
     /// Venue time of the last intent, if any.
-    last_intent_ms: Option<u64>,
+    last_intent: Option<VenueMs>,
     /// Net filled position (buys positive).
     position: i64,
 }
@@ -97,8 +97,8 @@ impl Strategy for ImbalanceTaker {
         };
         let (clip, cooldown, max_pos) = (self.clip_qty.0, self.cooldown_ms, self.max_position);
         let state = self.state_mut(top.symbol);
-        if let Some(last) = state.last_intent_ms
-            && top.venue_time_ms.saturating_sub(last) < cooldown
+        if let Some(last) = state.last_intent
+            && top.venue_time.since(last) < cooldown
         {
             return;
         }
@@ -123,7 +123,7 @@ impl Strategy for ImbalanceTaker {
             stamps: PathStamps::default(),
         };
         if out.push(intent) {
-            state.last_intent_ms = Some(top.venue_time_ms);
+            state.last_intent = Some(top.venue_time);
         }
     }
 
@@ -163,7 +163,7 @@ mod tests {
                 px: Px(1010),
                 qty: Qty(ask_qty),
             },
-            venue_time_ms: t,
+            venue_time: VenueMs(t),
         }
     }
 

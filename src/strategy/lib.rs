@@ -11,7 +11,7 @@ pub use conf::{StrategyConf, StrategyKind};
 pub use imbalance::ImbalanceTaker;
 
 use tickwire_core::orders::{OrderIntent, PathStamps, TimeInForce};
-use tickwire_core::types::{Level, Px, Qty, Side, SymbolId, Tsc};
+use tickwire_core::types::{Level, Px, Qty, Side, SymbolId, Tsc, VenueMs};
 
 /// What the strategy sees after the book applied a diff: top of book of one
 /// instrument.
@@ -24,7 +24,7 @@ pub struct BookTop {
     /// Best ask (price and total quantity); zero quantity means no ask.
     pub ask: Level,
     /// Venue event time of the update, in milliseconds.
-    pub venue_time_ms: u64,
+    pub venue_time: VenueMs,
 }
 
 /// Most intents one strategy call can emit.

@@ -12,7 +12,7 @@ use serde::Serialize;
 use tickwire_book::BookState;
 use tickwire_core::hist::{LatencySummary, TscHist};
 use tickwire_core::orders::{ExecKind, RejectReason};
-use tickwire_core::types::{Level, Qty};
+use tickwire_core::types::Level;
 use tickwire_runtime::pipeline::RunOutput;
 
 /// Latency stages in report order: name and meaning.
@@ -267,11 +267,7 @@ impl Report {
             fills: ex.get(ExecKind::PartialFill) + ex.get(ExecKind::Filled),
             execs,
             positions,
-            realized_pnl: Qty(out
-                .risk
-                .realized_pnl
-                .clamp(i64::MIN.into(), i64::MAX.into()) as i64)
-            .to_string(),
+            realized_pnl: out.risk.realized_pnl.to_string(),
             unknown_exec_reports: out.risk.exec_errors,
         };
 

@@ -16,7 +16,7 @@ use sonic_rs::{JsonValueTrait, LazyValue};
 
 use super::{Decoded, EventKind, event_kind};
 use crate::frame::{BookTicker, DecodeError, OtherKind, Trade};
-use tickwire_core::types::{Level, NumError, Px, Qty, SymbolName, parse_fixed};
+use tickwire_core::types::{Level, NumError, Px, Qty, SymbolName, VenueMs, parse_fixed};
 
 /// Decodes any frame; see the module docs.
 pub(super) fn decode(
@@ -205,7 +205,7 @@ fn event(
     match kind {
         Some(EventKind::Depth) => Ok(Decoded::Depth {
             symbol: symbol(&o.s)?,
-            event_time_ms: uint(&o.big_e, "E")?,
+            venue_time: VenueMs(uint(&o.big_e, "E")?),
             first_id: uint(&o.big_u, "U")?,
             last_id: uint(&o.u, "u")?,
             prev_last_id: match &o.pu {

@@ -27,7 +27,7 @@
 use super::num::fixed_in_string;
 use super::{Decoded, EventKind, event_kind};
 use crate::frame::{BookTicker, Trade};
-use tickwire_core::types::{Level, Px, Qty, SymbolName};
+use tickwire_core::types::{Level, Px, Qty, SymbolName, VenueMs};
 
 const ENVELOPE_HEAD: &[u8] = b"{\"stream\":\"";
 const ENVELOPE_DATA: &[u8] = b",\"data\":";
@@ -320,7 +320,7 @@ fn build(f: &Fields<'_>) -> Option<Decoded> {
                 first_id: f.first_id?,
                 last_id: f.last_id?,
                 prev_last_id: f.prev_last_id,
-                event_time_ms: f.event_time?,
+                venue_time: VenueMs(f.event_time?),
             })
         }
         Some(EventKind::BookTicker) => ticker(f),

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::frame::DecodeError as E;
-use tickwire_core::types::{NumError, Px, Qty};
+use tickwire_core::types::{NumError, Px, Qty, VenueMs};
 
 const USDM_DEPTH: &str = r#"{"stream":"btcusdt@depth@0ms","data":{"e":"depthUpdate","E":1723161256299,"T":1723161256298,"s":"BTCUSDT","U":5123107832006,"u":5123107837557,"pu":5123107831937,"b":[["58710.20","0.014"],["61510.90","0.000"]],"a":[["61800.30","3.330"]]}}"#;
 const SPOT_DEPTH: &str = r#"{"e":"depthUpdate","E":1723161255208,"s":"BTCUSDT","U":50093239189,"u":50093239202,"b":[["61737.63000000","0.00000000"]],"a":[["61837.64000000","1.54698000"],["61839.85000000","0.00000000"]]}"#;
@@ -48,12 +48,12 @@ fn usdm_depth_envelope_decodes_every_field() {
     };
     assert_eq!(d.symbol.as_bytes(), b"BTCUSDT");
     assert_eq!(
-        (d.first_id, d.last_id, d.prev_last_id, d.event_time_ms),
+        (d.first_id, d.last_id, d.prev_last_id, d.venue_time),
         (
             5123107832006,
             5123107837557,
             Some(5123107831937),
-            1723161256299
+            VenueMs(1723161256299)
         )
     );
     assert_eq!(
