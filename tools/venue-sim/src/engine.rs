@@ -163,6 +163,10 @@ pub(crate) struct Instrument {
     pub(crate) book: Book,
     pub(crate) rules: Rules,
     pub(crate) last_trade: Option<Dec>,
+    /// Snapshot lines loaded so far.
+    pub(crate) snapshots: u64,
+    /// True once a depth request was answered from this book.
+    pub(crate) depth_served: bool,
 }
 
 impl Instrument {
@@ -396,6 +400,8 @@ impl Engine {
                     book: Book::new(market.futures()),
                     rules,
                     last_trade: None,
+                    snapshots: 0,
+                    depth_served: false,
                 },
             );
             for asset in [
@@ -427,6 +433,13 @@ impl Engine {
         self.wallets
             .entry((market, asset.to_string()))
             .or_insert(init)
+    }
+
+    /// Notes that a depth request was answered (see `hold_at_snapshot`).
+    pub(crate) fn mark_depth_served(&mut self, market: Market, symbol: &str) {
+        if let Some(i) = self.instruments.get_mut(&(market, symbol.to_string())) {
+            i.depth_served = true;
+        }
     }
 
     /// Looks up an instrument of `market`.

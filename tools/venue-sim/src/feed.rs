@@ -220,7 +220,12 @@ pub(crate) fn run_pacer(shared: &Arc<Shared>, mut sources: Vec<Source>) {
             }
         });
         match frame.kind {
-            Kind::Snapshot => continue,
+            Kind::Snapshot => {
+                if shared.cfg.hold_at_snapshot {
+                    hold_for_depth(shared, market, frame.symbol.as_deref());
+                }
+                continue;
+            }
             Kind::Diff => {
                 diffs += 1;
                 if shared.cfg.faults.skip_diff == Some(diffs) {
@@ -231,6 +236,23 @@ pub(crate) fn run_pacer(shared: &Arc<Shared>, mut sources: Vec<Source>) {
             _ => {}
         }
         distribute(shared, market, &frame, trade_route);
+    }
+}
+
+/// Waits (test aid) until the depth endpoint has answered once from the
+/// instrument's first snapshot, so a client syncs exactly there.
+fn hold_for_depth(shared: &Shared, market: Market, symbol: Option<&str>) {
+    let Some(sym) = symbol else {
+        return;
+    };
+    loop {
+        let done = lock(&shared.engine)
+            .get(market, sym)
+            .is_none_or(|i| i.snapshots > 1 || i.depth_served || !i.book.ready());
+        if done || shared.stopping() {
+            return;
+        }
+        std::thread::sleep(Duration::from_micros(200));
     }
 }
 

@@ -791,12 +791,13 @@ fn depth(shared: &Shared, p: &BTreeMap<String, String>, market: Market) -> Resul
             .clamp(1, max),
     };
     let huge = shared.cfg.faults.depth_huge_levels;
-    let eng = lock(&shared.engine);
+    let mut eng = lock(&shared.engine);
     if eng.get(market, &sym).is_none() {
         return Err(ApiError::bad(-1121, "Invalid symbol."));
     }
     match eng.depth_json(market, &sym, limit, huge) {
         Some(body) => {
+            eng.mark_depth_served(market, &sym);
             drop(eng);
             if huge.is_some() {
                 shared.stat(|s| s.depth_huge += 1);

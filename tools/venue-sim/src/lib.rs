@@ -237,6 +237,11 @@ pub struct SimConfig {
     pub symbol_rules: Vec<SymbolRules>,
     /// How long a 418 ban lasts (default 120 s, Binance's minimum).
     pub ban_duration: Duration,
+    /// Test aid, not a Binance behaviour: the replay pauses right after an
+    /// instrument's first snapshot line until the depth endpoint has
+    /// answered for it once, so a client syncs exactly at the capture's
+    /// snapshot (deterministic ground-truth counts). Default off.
+    pub hold_at_snapshot: bool,
 }
 
 impl std::fmt::Debug for SimConfig {
@@ -290,6 +295,7 @@ impl SimConfig {
             initial_balances: Vec::new(),
             symbol_rules: Vec::new(),
             ban_duration: Duration::from_secs(120),
+            hold_at_snapshot: false,
         }
     }
 
