@@ -804,3 +804,22 @@ pub fn sync_and_check(
     rep.levels = (book.bids.len(), book.asks.len());
     rep
 }
+
+/// Prepends a frame `gap` before the session so that, at recorded pace,
+/// several connections can join before the first real frame.
+pub fn delayed(bytes: &[u8], gap: Duration) -> Vec<u8> {
+    let first: u64 = std::str::from_utf8(bytes)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut out = format!(
+        "{} {{\"e\":\"sim-test-start\"}}\n",
+        first - gap.as_nanos() as u64
+    )
+    .into_bytes();
+    out.extend_from_slice(bytes);
+    out
+}
