@@ -127,17 +127,17 @@ impl Dec {
     }
 
     /// Saturating sum (for counters that must never panic).
-    pub fn add(self, o: Dec) -> Dec {
+    pub fn plus(self, o: Dec) -> Dec {
         Dec(self.0.saturating_add(o.0))
     }
 
     /// Saturating difference.
-    pub fn sub(self, o: Dec) -> Dec {
+    pub fn minus(self, o: Dec) -> Dec {
         Dec(self.0.saturating_sub(o.0))
     }
 
     /// Product, saturating to zero-safe bounds on overflow.
-    pub fn mul(self, o: Dec) -> Dec {
+    pub fn times(self, o: Dec) -> Dec {
         self.checked_mul(o).unwrap_or(if (self.0 < 0) ^ (o.0 < 0) {
             Dec(i128::MIN / 2)
         } else {
@@ -146,7 +146,7 @@ impl Dec {
     }
 
     /// Negation.
-    pub fn neg(self) -> Dec {
+    pub fn negated(self) -> Dec {
         Dec(-self.0)
     }
 

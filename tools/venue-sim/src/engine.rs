@@ -287,7 +287,7 @@ pub(crate) struct Order {
 
 impl Order {
     fn remaining(&self) -> Dec {
-        self.orig_qty.sub(self.executed)
+        self.orig_qty.minus(self.executed)
     }
 }
 
@@ -516,7 +516,7 @@ impl Engine {
             if !q.is_positive() {
                 continue;
             }
-            left = left.sub(q);
+            left = left.minus(q);
             let price = o.price;
             self.fill(id, price, q, true);
             self.after_change(id);
@@ -552,7 +552,7 @@ impl Engine {
                     ApiError::bad(-1013, "Filter failure: PRICE_FILTER")
                 });
             }
-            if !n.price.sub(r.min_price).is_multiple_of(r.tick) {
+            if !n.price.minus(r.min_price).is_multiple_of(r.tick) {
                 return Err(if fut {
                     ApiError::bad(-4014, "Price not increased by tick size.")
                 } else {
@@ -567,7 +567,8 @@ impl Engine {
                 ApiError::bad(-1013, "Filter failure: LOT_SIZE")
             });
         }
-        if n.qty < r.min_qty || n.qty > r.max_qty || !n.qty.sub(r.min_qty).is_multiple_of(r.step) {
+        if n.qty < r.min_qty || n.qty > r.max_qty || !n.qty.minus(r.min_qty).is_multiple_of(r.step)
+        {
             return Err(if fut {
                 if n.qty.is_multiple_of(r.step) {
                     ApiError::bad(-4005, "Quantity greater than max quantity.")
@@ -587,7 +588,7 @@ impl Engine {
         if market != Market::CoinM
             && let Some(px) = px
         {
-            let notional = px.mul(n.qty);
+            let notional = px.times(n.qty);
             if notional < r.min_notional && !(fut && n.reduce_only) {
                 return Err(if fut {
                     ApiError::bad(
@@ -609,8 +610,8 @@ impl Engine {
             && let Some(refp) = refp
         {
             if fut {
-                let up = refp.mul(Dec::parse("1.05").unwrap_or(Dec::ONE));
-                let down = refp.mul(Dec::parse("0.95").unwrap_or(Dec::ONE));
+                let up = refp.times(Dec::parse("1.05").unwrap_or(Dec::ONE));
+                let down = refp.times(Dec::parse("0.95").unwrap_or(Dec::ONE));
                 if n.side == Side::Buy && n.price > up {
                     return Err(ApiError::bad(
                         -4016,
@@ -630,8 +631,8 @@ impl Engine {
                     ));
                 }
             } else {
-                let up = refp.mul(Dec::from_int(5));
-                let down = refp.mul(Dec::parse("0.2").unwrap_or(Dec::ONE));
+                let up = refp.times(Dec::from_int(5));
+                let down = refp.times(Dec::parse("0.2").unwrap_or(Dec::ONE));
                 if n.price > up || n.price < down {
                     return Err(ApiError::bad(
                         -1013,
@@ -653,7 +654,7 @@ impl Engine {
         let step = inst.rules.step;
         let limit = n.otype != OType::Market;
         let take = |(p, l): (&Dec, &crate::book::Level)| {
-            let share = l.q.mul(pct).checked_div(hundred).unwrap_or(Dec::ZERO);
+            let share = l.q.times(pct).checked_div(hundred).unwrap_or(Dec::ZERO);
             let share = share.floor_to(step);
             (*p, share)
         };
@@ -709,7 +710,7 @@ impl Engine {
             });
         }
         let levels = self.takeable(&key, &n);
-        let avail: Dec = levels.iter().fold(Dec::ZERO, |a, (_, q)| a.add(*q));
+        let avail: Dec = levels.iter().fold(Dec::ZERO, |a, (_, q)| a.plus(*q));
         let marketable = !levels.is_empty();
         if n.otype == OType::LimitMaker && marketable {
             return Err(ApiError::bad(
@@ -727,15 +728,15 @@ impl Engine {
                     let mut cost = Dec::ZERO;
                     for (p, q) in &levels {
                         let t = left.min(*q);
-                        cost = cost.add(p.mul(t));
-                        left = left.sub(t);
+                        cost = cost.plus(p.times(t));
+                        left = left.minus(t);
                         if !left.is_positive() {
                             break;
                         }
                     }
                     (rules.quote.clone(), cost)
                 }
-                (Side::Buy, _) => (rules.quote.clone(), n.price.mul(n.qty)),
+                (Side::Buy, _) => (rules.quote.clone(), n.price.times(n.qty)),
                 (Side::Sell, _) => (rules.base.clone(), n.qty),
             };
             let bal = self.spot_balance(&asset);
@@ -746,8 +747,8 @@ impl Engine {
                 ));
             }
             if n.otype != OType::Market {
-                bal.0 = bal.0.sub(need);
-                bal.1 = bal.1.add(need);
+                bal.0 = bal.0.minus(need);
+                bal.1 = bal.1.plus(need);
                 locked = need;
             }
         }
@@ -796,7 +797,7 @@ impl Engine {
                     break;
                 }
                 let t = left.min(q);
-                left = left.sub(t);
+                left = left.minus(t);
                 self.fill(id, p, t, false);
             }
         }
@@ -828,11 +829,11 @@ impl Engine {
         };
         let quote_amt = if market == Market::CoinM {
             // Base transacted: contracts * size / price.
-            qty.mul(rules.contract_size)
+            qty.times(rules.contract_size)
                 .checked_div(price)
                 .unwrap_or(Dec::ZERO)
         } else {
-            price.mul(qty)
+            price.times(qty)
         };
         let mut realized = Dec::ZERO;
         match market {
@@ -844,48 +845,52 @@ impl Engine {
                     Side::Buy => {
                         if otype == OType::Market {
                             let b = self.spot_balance(&quote);
-                            b.0 = b.0.sub(quote_amt);
+                            b.0 = b.0.minus(quote_amt);
                         } else {
-                            let reserved = order_px.mul(qty);
+                            let reserved = order_px.times(qty);
                             let b = self.spot_balance(&quote);
-                            b.1 = b.1.sub(reserved);
-                            b.0 = b.0.add(reserved.sub(quote_amt));
+                            b.1 = b.1.minus(reserved);
+                            b.0 = b.0.plus(reserved.minus(quote_amt));
                             if let Some(o) = self.orders.get_mut(&id) {
-                                o.locked = o.locked.sub(reserved);
+                                o.locked = o.locked.minus(reserved);
                             }
                         }
                         let b = self.spot_balance(&base);
-                        b.0 = b.0.add(qty);
+                        b.0 = b.0.plus(qty);
                     }
                     Side::Sell => {
                         let b = self.spot_balance(&base);
                         if otype == OType::Market {
-                            b.0 = b.0.sub(qty);
+                            b.0 = b.0.minus(qty);
                         } else {
-                            b.1 = b.1.sub(qty);
+                            b.1 = b.1.minus(qty);
                             if let Some(o) = self.orders.get_mut(&id) {
-                                o.locked = o.locked.sub(qty);
+                                o.locked = o.locked.minus(qty);
                             }
                         }
                         let b = self.spot_balance(&quote);
-                        b.0 = b.0.add(quote_amt);
+                        b.0 = b.0.plus(quote_amt);
                     }
                 }
             }
             Market::UsdM | Market::CoinM => {
-                let signed = if side == Side::Buy { qty } else { qty.neg() };
+                let signed = if side == Side::Buy {
+                    qty
+                } else {
+                    qty.negated()
+                };
                 let pos = self.positions.entry((market, symbol.clone())).or_default();
                 realized = apply_position(pos, signed, price, market, rules.contract_size);
                 pos.update = now_ms();
                 let w = self.wallet(market, &rules.margin);
-                *w = w.add(realized);
+                *w = w.plus(realized);
             }
         }
         let Some(o) = self.orders.get_mut(&id) else {
             return;
         };
-        o.executed = o.executed.add(qty);
-        o.cum_quote = o.cum_quote.add(quote_amt);
+        o.executed = o.executed.plus(qty);
+        o.cum_quote = o.cum_quote.plus(quote_amt);
         o.update = now_ms();
         o.status = if o.remaining().is_positive() {
             OrderStatus::PartiallyFilled
@@ -989,8 +994,8 @@ impl Engine {
                 rules.base.clone()
             };
             let b = self.spot_balance(&asset);
-            b.1 = b.1.sub(locked);
-            b.0 = b.0.add(locked);
+            b.1 = b.1.minus(locked);
+            b.0 = b.0.plus(locked);
             self.emit_order(id, exec, None);
             self.emit_spot_balances(&rules);
         } else {
@@ -1222,7 +1227,7 @@ impl Engine {
                 let size = self
                     .rules_of(o)
                     .map_or(Dec::from_int(100), |r| r.contract_size);
-                exec.mul(size).checked_div(cum).unwrap_or(Dec::ZERO)
+                exec.times(size).checked_div(cum).unwrap_or(Dec::ZERO)
             } else {
                 cum.checked_div(exec).unwrap_or(Dec::ZERO)
             }
@@ -1235,7 +1240,7 @@ impl Engine {
             "status": status.as_str(),
             "clientOrderId": o.client_id,
             "price": o.price.fmt_fixed(pd),
-            "avgPrice": avg.fmt_fixed(pd.max(5).min(8)),
+            "avgPrice": avg.fmt_fixed(pd.clamp(5, 8)),
             "origQty": o.orig_qty.fmt_fixed(qd),
             "executedQty": exec.fmt_fixed(qd),
             "cumQty": exec.fmt_fixed(qd),
@@ -1316,7 +1321,7 @@ impl Engine {
             if huge.is_some() {
                 let mut p = last.unwrap_or(Dec::from_int(1000));
                 while k < n {
-                    p = if buy { p.sub(tick) } else { p.add(tick) };
+                    p = if buy { p.minus(tick) } else { p.plus(tick) };
                     if !p.is_positive() {
                         break;
                     }
@@ -1391,9 +1396,9 @@ impl Engine {
         if market == Market::CoinM {
             let cs = inst.rules.contract_size;
             let inv = |x: Dec| Dec::ONE.checked_div(x).unwrap_or(Dec::ZERO);
-            p.amt.mul(cs).mul(inv(p.entry).sub(inv(mark)))
+            p.amt.times(cs).times(inv(p.entry).minus(inv(mark)))
         } else {
-            mark.sub(p.entry).mul(p.amt)
+            mark.minus(p.entry).times(p.amt)
         }
     }
 
@@ -1427,11 +1432,11 @@ impl Engine {
             let up = self.unrealized(market, s, &p);
             let notional = if market == Market::CoinM {
                 p.amt
-                    .mul(r.contract_size)
+                    .times(r.contract_size)
                     .checked_div(mark)
                     .unwrap_or(Dec::ZERO)
             } else {
-                p.amt.mul(mark)
+                p.amt.times(mark)
             };
             let mut row = json!({
                 "symbol": s,
@@ -1486,16 +1491,16 @@ impl Engine {
                     *m == market && self.get(market, s).is_some_and(|i| &i.rules.margin == a)
                 })
                 .fold(Dec::ZERO, |acc, ((_, s), p)| {
-                    acc.add(self.unrealized(market, s, p))
+                    acc.plus(self.unrealized(market, s, p))
                 });
-            total_w = total_w.add(w);
-            total_u = total_u.add(u);
+            total_w = total_w.plus(w);
+            total_u = total_u.plus(u);
             rows.push(json!({
                 "asset": a, "walletBalance": w.fmt_fixed(8), "unrealizedProfit": u.fmt_fixed(8),
-                "marginBalance": w.add(u).fmt_fixed(8), "maintMargin": "0.00000000",
+                "marginBalance": w.plus(u).fmt_fixed(8), "maintMargin": "0.00000000",
                 "initialMargin": "0.00000000", "positionInitialMargin": "0.00000000",
                 "openOrderInitialMargin": "0.00000000", "crossWalletBalance": w.fmt_fixed(8),
-                "crossUnPnl": u.fmt_fixed(8), "availableBalance": w.add(u).fmt_fixed(8),
+                "crossUnPnl": u.fmt_fixed(8), "availableBalance": w.plus(u).fmt_fixed(8),
                 "maxWithdrawAmount": w.fmt_fixed(8), "updateTime": now_ms(),
             }));
         }
@@ -1503,10 +1508,10 @@ impl Engine {
         json!({
             "totalInitialMargin": "0.00000000", "totalMaintMargin": "0.00000000",
             "totalWalletBalance": total_w.fmt_fixed(8), "totalUnrealizedProfit": total_u.fmt_fixed(8),
-            "totalMarginBalance": total_w.add(total_u).fmt_fixed(8),
+            "totalMarginBalance": total_w.plus(total_u).fmt_fixed(8),
             "totalPositionInitialMargin": "0.00000000", "totalOpenOrderInitialMargin": "0.00000000",
             "totalCrossWalletBalance": total_w.fmt_fixed(8), "totalCrossUnPnl": total_u.fmt_fixed(8),
-            "availableBalance": total_w.add(total_u).fmt_fixed(8), "maxWithdrawAmount": total_w.fmt_fixed(8),
+            "availableBalance": total_w.plus(total_u).fmt_fixed(8), "maxWithdrawAmount": total_w.fmt_fixed(8),
             "canTrade": true, "canDeposit": false, "canWithdraw": false, "feeTier": 0,
             "updateTime": now_ms(), "assets": rows, "positions": positions,
         })
@@ -1557,9 +1562,9 @@ impl Engine {
                     .entry(position_key(f.market, &f.symbol))
                     .or_default();
                 *e = if f.side == Side::Buy {
-                    e.add(f.qty)
+                    e.plus(f.qty)
                 } else {
-                    e.sub(f.qty)
+                    e.minus(f.qty)
                 };
             }
         }
@@ -1598,7 +1603,7 @@ impl Engine {
                 "l": s8(lq), "z": s8(o.executed), "L": s8(lp), "n": "0",
                 "N": if fill.is_some() { Value::from(quote) } else { Value::Null },
                 "T": o.update, "t": tid, "I": self.next_trade * 2 + id, "w": o.status.is_open(),
-                "m": maker, "M": false, "O": o.time, "Z": s8(o.cum_quote), "Y": s8(lp.mul(lq)),
+                "m": maker, "M": false, "O": o.time, "Z": s8(o.cum_quote), "Y": s8(lp.times(lq)),
                 "Q": s8(Dec::ZERO), "W": o.time, "V": "NONE",
             })
         } else {
@@ -1608,7 +1613,7 @@ impl Engine {
                         .rules_of(o)
                         .map_or(Dec::from_int(100), |r| r.contract_size);
                     o.executed
-                        .mul(size)
+                        .times(size)
                         .checked_div(o.cum_quote)
                         .unwrap_or(Dec::ZERO)
                 } else {
@@ -1623,7 +1628,7 @@ impl Engine {
                 "o": {
                     "s": o.symbol, "c": o.client_id, "S": o.side.as_str(), "o": o.otype.as_str(),
                     "f": o.tif.as_str(), "q": o.orig_qty.fmt_fixed(qd), "p": o.price.fmt_fixed(pd),
-                    "ap": avg.fmt_fixed(pd.max(5).min(8)), "sp": "0", "x": exec, "X": o.status.as_str(),
+                    "ap": avg.fmt_fixed(pd.clamp(5, 8)), "sp": "0", "x": exec, "X": o.status.as_str(),
                     "i": o.id, "l": lq.fmt_fixed(qd), "z": o.executed.fmt_fixed(qd), "L": lp.fmt_fixed(pd),
                     "N": margin, "n": "0", "T": o.update, "t": if tid < 0 { 0 } else { tid },
                     "b": "0", "a": "0", "m": maker, "R": o.reduce_only, "wt": "CONTRACT_PRICE",
@@ -1696,35 +1701,35 @@ fn apply_position(p: &mut Position, signed: Dec, price: Dec, market: Market, siz
     if same {
         let old = p.amt.abs();
         let add = signed.abs();
-        let total = old.add(add);
+        let total = old.plus(add);
         p.entry = if market == Market::CoinM {
             // Harmonic average for inverse contracts.
-            let denom = old.mul(inv(p.entry)).add(add.mul(inv(price)));
+            let denom = old.times(inv(p.entry)).plus(add.times(inv(price)));
             total.checked_div(denom).unwrap_or(price)
         } else {
-            old.mul(p.entry)
-                .add(add.mul(price))
+            old.times(p.entry)
+                .plus(add.times(price))
                 .checked_div(total)
                 .unwrap_or(price)
         };
         if p.amt.is_zero() {
             p.entry = price;
         }
-        p.amt = p.amt.add(signed);
+        p.amt = p.amt.plus(signed);
         return Dec::ZERO;
     }
     let closing = signed.abs().min(p.amt.abs());
     let long = p.amt.is_positive();
     let pnl = if market == Market::CoinM {
-        let d = inv(p.entry).sub(inv(price));
-        let v = closing.mul(size).mul(d);
-        if long { v } else { v.neg() }
+        let d = inv(p.entry).minus(inv(price));
+        let v = closing.times(size).times(d);
+        if long { v } else { v.negated() }
     } else {
-        let d = price.sub(p.entry).mul(closing);
-        if long { d } else { d.neg() }
+        let d = price.minus(p.entry).times(closing);
+        if long { d } else { d.negated() }
     };
-    p.realized = p.realized.add(pnl);
-    p.amt = p.amt.add(signed);
+    p.realized = p.realized.plus(pnl);
+    p.amt = p.amt.plus(signed);
     if p.amt.is_zero() {
         p.entry = Dec::ZERO;
     } else if p.amt.is_negative() == signed.is_negative() {

@@ -342,13 +342,13 @@ pub(crate) fn check_time(ts: Option<u64>, recv_window: Option<&str>) -> Result<(
         Dec::from_int(i64::try_from(ts).unwrap_or(i64::MAX))
     };
     let now = Dec::from_int(i64::try_from(now_ms()).unwrap_or(i64::MAX));
-    if ts_ms >= now.add(Dec::from_int(1000)) {
+    if ts_ms >= now.plus(Dec::from_int(1000)) {
         return Err((
             -1021,
             "Timestamp for this request was 1000ms ahead of the server's time.".into(),
         ));
     }
-    if now.sub(ts_ms) > rw {
+    if now.minus(ts_ms) > rw {
         return Err((
             -1021,
             "Timestamp for this request is outside of the recvWindow.".into(),

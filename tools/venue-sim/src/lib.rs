@@ -778,7 +778,10 @@ impl VenueSim {
             ws_addr,
         };
         let s = shared.clone();
-        shared.spawn("venue-sim-pacer", move || feed::run_pacer(&s, sources))?;
+        shared.spawn("venue-sim-pacer", move || {
+            let s2 = s.clone();
+            s.guarded(move || feed::run_pacer(&s2, sources));
+        })?;
         let s = shared.clone();
         shared.spawn("venue-sim-http", move || http::run_accept(&s, &http_l))?;
         let s = shared.clone();

@@ -95,6 +95,7 @@ fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
         .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
 }
 
+#[allow(clippy::result_large_err)] // tungstenite's handshake error type
 /// Decides the route of a handshake path (`/public/stream?streams=...`).
 fn route(shared: &Shared, target: &str) -> Result<Route, ErrorResponse> {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
@@ -197,6 +198,7 @@ fn serve(shared: &Arc<Shared>, stream: TcpStream) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let _ = stream.set_nodelay(true);
     let mut decided: Option<Route> = None;
+    #[allow(clippy::result_large_err)]
     let cb = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
         let target = req
             .uri()

@@ -370,9 +370,7 @@ fn signing_follows_the_2026_percent_encoding_rule() {
     );
     assert_eq!(r.code(), -1121);
     // Query string + body are signed together.
-    let q = format!(
-        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=59000&newClientOrderId=mix"
-    );
+    let q = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=59000&newClientOrderId=mix";
     let b = format!("timestamp={}", now_ms());
     let sig = hmac_hex(SECRET, format!("{q}{b}").as_bytes());
     let r = http.send(
@@ -469,7 +467,7 @@ fn spot_marketable_order_fills_against_the_book_and_moves_balances() {
     let acct = http.signed("GET", "/api/v3/account", &[]).json();
     assert_eq!(bal(&acct, "BTC").0, Dec::parse("1000000.001").unwrap());
     let cost = ask.checked_mul(Dec::parse("0.001").unwrap()).unwrap();
-    assert_eq!(bal(&acct, "USDT").0, Dec::from_int(1_000_000).sub(cost));
+    assert_eq!(bal(&acct, "USDT").0, Dec::from_int(1_000_000).minus(cost));
     let a = sim.account();
     assert_eq!(
         a.position(Market::Spot, "BTCUSDT"),
@@ -658,7 +656,7 @@ fn usdm_fills_move_position_entry_and_realized_pnl() {
     .json();
     assert_eq!(r["status"], "FILLED", "{r}");
     let pnl = bid
-        .sub(ask)
+        .minus(ask)
         .checked_mul(Dec::parse("0.001").unwrap())
         .unwrap();
     let a = sim.account();
@@ -675,7 +673,7 @@ fn usdm_fills_move_position_entry_and_realized_pnl() {
     let acct = http.signed("GET", "/fapi/v3/account", &[]).json();
     assert_eq!(
         Dec::parse(acct["totalWalletBalance"].as_str().unwrap()),
-        Some(Dec::from_int(1_000_000).add(pnl)),
+        Some(Dec::from_int(1_000_000).plus(pnl)),
         "{acct}"
     );
     let v2 = http.signed("GET", "/fapi/v2/account", &[]);
