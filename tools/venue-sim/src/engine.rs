@@ -373,10 +373,12 @@ impl Engine {
                 .iter()
                 .filter_map(|(a, v)| Some((a.to_ascii_uppercase(), Dec::parse(v)?)))
                 .collect(),
-            cfg_rules: cfg.clone(),
+            cfg_rules: SimConfig {
+                memory_sources: Vec::new(),
+                ..cfg.clone()
+            },
             events: Vec::new(),
         };
-        e.cfg_rules.memory_sources.clear();
         for s in sources {
             if let Some(sym) = &s.symbol {
                 e.instrument(s.market, sym);

@@ -705,10 +705,8 @@ fn exchange_info(
             .map_err(|_| ApiError::bad(-1100, "Illegal characters found in parameter 'symbols'; legal range is '^\\[(\"[A-Z0-9-_.]{1,20}\"(,\"[A-Z0-9-_.]{1,20}\"){0,}){0,1}\\]$'."))?;
         only = Some(v);
     }
-    let (wl, o10, olong, _) = documented(market);
-    let o10 = lock(&shared.limits)
-        .orders_10s_limit(market)
-        .min(o10.max(shared.cfg.faults.max_orders_10s.unwrap_or(o10)));
+    let (wl, _, olong, _) = documented(market);
+    let o10 = lock(&shared.limits).orders_10s_limit(market);
     let eng = lock(&shared.engine);
     let symbols = eng.symbols_json(market, only.as_deref());
     if only.as_ref().is_some_and(|o| symbols.len() < o.len()) {

@@ -701,7 +701,7 @@ fn bind(what: &'static str, addr: SocketAddr) -> Result<(TcpListener, SocketAddr
 
 impl VenueSim {
     /// Loads the sources, binds both servers and starts serving.
-    pub fn start(cfg: SimConfig) -> Result<VenueSim, SimError> {
+    pub fn start(mut cfg: SimConfig) -> Result<VenueSim, SimError> {
         if cfg.sources.is_empty() && cfg.memory_sources.is_empty() {
             return Err(SimError::NoSource);
         }
@@ -745,11 +745,12 @@ impl VenueSim {
         for spec in &cfg.sources {
             sources.push(source::Source::open(spec, &mut digits)?);
         }
-        for (name, bytes, market) in &cfg.memory_sources {
+        // The bytes move into their source: held once, never copied.
+        for (name, bytes, market) in std::mem::take(&mut cfg.memory_sources) {
             sources.push(source::Source::from_bytes(
-                name.clone(),
-                bytes.clone(),
-                *market,
+                name,
+                bytes,
+                market,
                 &mut digits,
             )?);
         }

@@ -259,3 +259,71 @@ fn subscribe_requests_and_the_replay_waits_for_a_listener() {
     assert!(ws_try(sim.ws_addr(), "/nope").is_err());
     sim.stop();
 }
+
+#[test]
+fn several_markets_at_once_share_one_listener() {
+    let spot = session(false, 100, 31);
+    let usdm = session(true, 100, 32);
+    // A second spot instrument in its own source.
+    let eth = String::from_utf8(session(false, 50, 33).bytes)
+        .unwrap()
+        .replace("BTCUSDT", "ETHUSDT")
+        .replace("btcusdt@", "ethusdt@");
+    let mut cfg = SimConfig::synthetic(
+        vec![
+            (
+                "spot".into(),
+                delayed(&spot.bytes, Duration::from_millis(600)),
+                None,
+            ),
+            ("usdm".into(), usdm.bytes.clone(), None),
+            ("eth".into(), eth.into_bytes(), None),
+        ],
+        KEY,
+        SECRET,
+    );
+    cfg.pace = Pace::Recorded { speed: 1.0 };
+    let sim = VenueSim::start(cfg).unwrap();
+    let mut conns = vec![
+        ws(sim.ws_addr(), "/stream?streams=btcusdt@trade/ethusdt@trade"),
+        ws(sim.ws_addr(), "/public/stream?streams=btcusdt@bookTicker"),
+    ];
+    let got = drain(&mut conns, Duration::from_millis(400));
+    let spot_kinds = kinds(&got[0]);
+    assert_eq!(
+        spot_kinds.get("btcusdt@trade"),
+        Some(&spot.trades),
+        "plain /stream is spot when there is spot data: {spot_kinds:?}"
+    );
+    assert!(spot_kinds.get("ethusdt@trade").is_some_and(|n| *n > 0));
+    let fut: Vec<Value> = got[1]
+        .iter()
+        .map(|f| serde_json::from_str(f).unwrap())
+        .collect();
+    assert!(
+        !fut.is_empty() && fut.iter().all(|v| v["data"]["e"] == "bookTicker"),
+        "USD-M tickers carry e"
+    );
+    let mut http = Http::new(sim.http_addr());
+    let info = http.get("/api/v3/exchangeInfo").json();
+    let syms: Vec<&str> = info["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["symbol"].as_str().unwrap())
+        .collect();
+    assert_eq!(syms, ["BTCUSDT", "ETHUSDT"]);
+    assert_eq!(
+        http.get("/fapi/v1/exchangeInfo").json()["symbols"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(http.get("/api/v3/depth?symbol=ETHUSDT&limit=1").status, 200);
+    assert_eq!(
+        http.get("/fapi/v1/depth?symbol=BTCUSDT&limit=5").status,
+        200
+    );
+    sim.stop();
+}
