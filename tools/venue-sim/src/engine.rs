@@ -322,6 +322,8 @@ pub(crate) struct Engine {
     /// Futures wallets: (market, asset) -> balance.
     wallets: BTreeMap<(Market, String), Dec>,
     positions: BTreeMap<Key, Position>,
+    /// Spot: net base bought per instrument.
+    spot_net: BTreeMap<Key, Dec>,
     fill_list: VecDeque<FillView>,
     fills: u64,
     next_order: u64,
@@ -362,6 +364,7 @@ impl Engine {
             balances: BTreeMap::new(),
             wallets: BTreeMap::new(),
             positions: BTreeMap::new(),
+            spot_net: BTreeMap::new(),
             fill_list: VecDeque::new(),
             fills: 0,
             next_order: 1,
@@ -874,6 +877,12 @@ impl Engine {
                         b.0 = b.0.plus(quote_amt);
                     }
                 }
+                let net = self.spot_net.entry((market, symbol.clone())).or_default();
+                *net = if side == Side::Buy {
+                    net.plus(qty)
+                } else {
+                    net.minus(qty)
+                };
             }
             Market::UsdM | Market::CoinM => {
                 let signed = if side == Side::Buy {
@@ -1557,18 +1566,8 @@ impl Engine {
                 },
             );
         }
-        for f in &self.fill_list {
-            if f.market == Market::Spot {
-                let e = v
-                    .positions
-                    .entry(position_key(f.market, &f.symbol))
-                    .or_default();
-                *e = if f.side == Side::Buy {
-                    e.plus(f.qty)
-                } else {
-                    e.minus(f.qty)
-                };
-            }
+        for ((m, s), net) in &self.spot_net {
+            v.positions.insert(position_key(*m, s), *net);
         }
         for ((m, s), p) in &self.positions {
             let k = position_key(*m, s);

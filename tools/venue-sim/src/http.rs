@@ -1008,7 +1008,10 @@ fn new_order(
         let e = ApiError::new(
             429,
             -1003,
-            "Too many requests; please use the websocket for live updates.",
+            format!(
+                "Too much request weight used; current limit is {} request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.",
+                documented(market).0
+            ),
         );
         return Ok(Reply::err(&e).header("Retry-After", 1));
     }

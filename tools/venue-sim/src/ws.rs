@@ -258,6 +258,8 @@ struct Conn {
     dirty: bool,
     last_ping: Instant,
     awaiting_since: Option<Instant>,
+    /// Payload of the last ping sent (a pong must echo it).
+    ping_payload: Vec<u8>,
     ping_every: Duration,
     pong_timeout: Duration,
 }
@@ -279,6 +281,7 @@ impl Conn {
             dirty: false,
             last_ping: Instant::now(),
             awaiting_since: None,
+            ping_payload: Vec::new(),
             ping_every: shared.cfg.ping_interval.max(Duration::from_millis(10)),
             pong_timeout: shared.cfg.pong_timeout.max(Duration::from_millis(10)),
         }
@@ -293,7 +296,12 @@ impl Conn {
                         texts.push(t.to_string());
                     }
                 }
-                Ok(Message::Pong(_)) => self.awaiting_since = None,
+                // Unsolicited pongs do not prevent disconnection ([WS]).
+                Ok(Message::Pong(p)) => {
+                    if p.as_ref() == self.ping_payload.as_slice() {
+                        self.awaiting_since = None;
+                    }
+                }
                 // tungstenite queues the pong (echoing the payload).
                 Ok(Message::Ping(_)) => self.dirty = true,
                 Ok(Message::Close(_)) => {
@@ -352,6 +360,7 @@ impl Conn {
                 self.awaiting_since = Some(now);
             }
             let payload = now_ms().to_string().into_bytes();
+            self.ping_payload = payload.clone();
             match self.ws.write(Message::Ping(payload.into())) {
                 Ok(()) => self.dirty = true,
                 Err(e) if would_block(&e) => self.dirty = true,

@@ -744,3 +744,44 @@ fn weight_limit_429_then_418_and_order_count_limit() {
     assert!(st.weight_429 >= 1 && st.banned_418 >= 2, "{st:?}");
     sim.stop();
 }
+
+#[test]
+fn fok_gtx_and_the_level_share_limit() {
+    let s = session(true, 300, 5);
+    let mut cfg = SimConfig::synthetic(vec![("s".into(), s.bytes, None)], KEY, SECRET);
+    cfg.max_take_pct = 50;
+    let sim = VenueSim::start(cfg).unwrap();
+    let mut http = Http::new(sim.http_addr());
+    let _w = finish_replay(&sim);
+    let d = http.get("/fapi/v1/depth?symbol=BTCUSDT&limit=1").json();
+    let ask = d["asks"][0][0].as_str().unwrap().to_string();
+    let ask_q = Dec::parse(d["asks"][0][1].as_str().unwrap()).unwrap();
+    let half = ask_q
+        .checked_div(Dec::from_int(2))
+        .unwrap()
+        .floor_to(Dec::parse("0.001").unwrap());
+    assert!(half.is_positive(), "level {ask_q}");
+    // IOC at the best ask for more than the level: half of it, then EXPIRED.
+    let r = fut_order(&mut http, "BUY", "IOC", "9.000", &ask, "s-1", "RESULT").json();
+    assert_eq!(r["status"], "EXPIRED", "{r}");
+    assert_eq!(Dec::parse(r["executedQty"].as_str().unwrap()), Some(half));
+    // FOK that cannot fill completely: EXPIRED without fills.
+    let r = fut_order(&mut http, "BUY", "FOK", "9.000", &ask, "s-2", "RESULT").json();
+    assert_eq!(
+        (r["status"].as_str(), r["executedQty"].as_str()),
+        (Some("EXPIRED"), Some("0.000")),
+        "{r}"
+    );
+    // GTX (post only) that would take: EXPIRED.
+    let r = fut_order(&mut http, "BUY", "GTX", "0.001", &ask, "s-3", "RESULT").json();
+    assert_eq!(
+        (r["status"].as_str(), r["executedQty"].as_str()),
+        (Some("EXPIRED"), Some("0.000")),
+        "{r}"
+    );
+    // GTX that rests: NEW.
+    let r = fut_order(&mut http, "BUY", "GTX", "0.001", "59000.0", "s-4", "RESULT").json();
+    assert_eq!(r["status"], "NEW");
+    assert_eq!(sim.account().fills, 1);
+    sim.stop();
+}
