@@ -90,7 +90,7 @@ impl Dec {
 
     /// Absolute value.
     pub fn abs(&self) -> Dec {
-        Dec(self.0.abs())
+        Dec(self.0.saturating_abs())
     }
 
     /// Sum, `None` on overflow.
@@ -119,8 +119,8 @@ impl Dec {
             return None;
         }
         // (a*S)/b computed in two steps to limit overflow.
-        let q = self.0 / o.0;
-        let r = self.0 % o.0;
+        let q = self.0.checked_div(o.0)?;
+        let r = self.0.checked_rem(o.0)?;
         let hi = q.checked_mul(SCALE)?;
         let lo = r.checked_mul(SCALE)? / o.0;
         hi.checked_add(lo).map(Dec)
@@ -170,7 +170,7 @@ impl Dec {
 
     /// Number of fractional digits needed to write the value exactly.
     pub fn scale_digits(&self) -> u32 {
-        let mut v = self.0.abs() % SCALE;
+        let mut v = self.0.unsigned_abs() % SCALE as u128;
         if v == 0 {
             return 0;
         }
@@ -258,5 +258,22 @@ mod tests {
         assert_eq!(Dec::parse("61800.20").unwrap().scale_digits(), 1);
         assert_eq!(Dec::unit(2).to_string(), "0.01");
         assert_eq!(Dec::ZERO.checked_div(Dec::ZERO), None);
+        // Extremes saturate or refuse; they never panic.
+        let big = Dec::parse("-999999999999999999999999").unwrap();
+        let low = big
+            .times(big.negated())
+            .plus(big.times(big.negated()))
+            .minus(Dec::ONE);
+        assert!(low.is_negative());
+        let _ = (
+            low.abs(),
+            low.scale_digits(),
+            low.to_i64_e8(),
+            low.to_string(),
+        );
+        assert_eq!(
+            low.checked_div(Dec::parse("-0.000000000001").unwrap()),
+            None
+        );
     }
 }

@@ -101,7 +101,10 @@ fn split_symbol(market: Market, symbol: &str) -> (String, String) {
             return (b.to_string(), q.to_string());
         }
     }
-    let cut = symbol.len().saturating_sub(4);
+    let mut cut = symbol.len().saturating_sub(4);
+    while !symbol.is_char_boundary(cut) {
+        cut -= 1;
+    }
     (symbol[..cut].to_string(), symbol[cut..].to_string())
 }
 
@@ -806,7 +809,9 @@ impl Engine {
                 self.fill(id, p, t, false);
             }
         }
-        let o = &self.orders[&id];
+        let Some(o) = self.orders.get(&id) else {
+            return Ok(id);
+        };
         if o.status.is_open()
             && (n.otype == OType::Market || matches!(o.tif, Tif::Ioc | Tif::Fok) || gtx_takes)
         {
@@ -1055,7 +1060,7 @@ impl Engine {
             OrderRef::Id(_) => self.find(market, symbol, r),
         };
         match id {
-            Some(id) if self.orders[&id].status.is_open() => {
+            Some(id) if self.orders.get(&id).is_some_and(|o| o.status.is_open()) => {
                 self.finish(id, OrderStatus::Canceled);
                 Ok(id)
             }
