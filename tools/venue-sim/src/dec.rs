@@ -175,7 +175,7 @@ impl Dec {
             return 0;
         }
         let mut d = SCALE_DIGITS;
-        while v % 10 == 0 {
+        while v.is_multiple_of(10) {
             v /= 10;
             d -= 1;
         }
