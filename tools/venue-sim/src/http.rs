@@ -1267,5 +1267,10 @@ mod tests {
         assert_eq!(check_time(Some(now), Some("70000")).unwrap_err().0, -1131);
         assert_eq!(check_time(None, None).unwrap_err().0, -1102);
         assert!(check_time(Some(now * 1000), None).is_ok());
+        assert!(check_time(Some(now - 6000), Some("6000.346")).is_ok());
+        assert_eq!(
+            check_time(Some(now), Some("6000.3461")).unwrap_err().0,
+            -1100
+        );
     }
 }

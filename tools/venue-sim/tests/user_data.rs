@@ -181,6 +181,7 @@ fn usdm_listen_key_create_keepalive_expiry_and_order_updates() {
     assert!(ws_try(sim.ws_addr(), "/private/ws?listenKey=nope").is_err());
     let mut user = ws(sim.ws_addr(), &format!("/private/ws?listenKey={k}"));
     let mut user2 = ws(sim.ws_addr(), &format!("/private/ws/{k}"));
+    let mut user3 = ws(sim.ws_addr(), &format!("/private/stream?streams={k}"));
     let _md = ws(sim.ws_addr(), "/public/ws");
     assert!(eventually(Duration::from_secs(20), || sim
         .stats()
@@ -219,6 +220,9 @@ fn usdm_listen_key_create_keepalive_expiry_and_order_updates() {
         assert_eq!(au["a"]["P"][0]["pa"], "0.002", "{au}");
         assert_eq!(au["a"]["m"], "ORDER");
     }
+    // The combined form wraps events with the key as the stream name.
+    let c = event(&mut user3, |v| v["data"]["e"] == "ORDER_TRADE_UPDATE");
+    assert_eq!(c["stream"], k.as_str());
     // Keep-alive extends it.
     for _ in 0..3 {
         std::thread::sleep(Duration::from_millis(250));
