@@ -97,6 +97,7 @@ pub(crate) fn run_accept(shared: &Arc<Shared>, listener: &TcpListener) {
     while !shared.stopping() {
         match listener.accept() {
             Ok((stream, _)) => {
+                shared.stat(|s| s.http_connections += 1);
                 let s = shared.clone();
                 let r = shared.spawn("venue-sim-http-conn", move || serve(&s, stream));
                 if r.is_err() {

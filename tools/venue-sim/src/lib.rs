@@ -490,6 +490,10 @@ pub struct SimStats {
     pub book_gaps: u64,
     /// True once every source is exhausted.
     pub replay_finished: bool,
+    /// TCP connections accepted by the WebSocket listener (before the handshake).
+    pub ws_accepts: u64,
+    /// TCP connections accepted by the REST server.
+    pub http_connections: u64,
     /// Market-data WebSocket connections accepted.
     pub md_connections: u64,
     /// User-data connections accepted (listenKey streams and WS-API).

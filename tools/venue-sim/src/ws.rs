@@ -49,6 +49,7 @@ pub(crate) fn run_accept(shared: &Arc<Shared>, listener: &TcpListener) {
     while !shared.stopping() {
         match listener.accept() {
             Ok((stream, _)) => {
+                shared.stat(|s| s.ws_accepts += 1);
                 let s = shared.clone();
                 let spawned = shared.spawn("venue-sim-ws-conn", move || {
                     let s2 = s.clone();
@@ -195,7 +196,7 @@ fn route(shared: &Shared, target: &str) -> Result<Route, ErrorResponse> {
 
 fn serve(shared: &Arc<Shared>, stream: TcpStream) {
     let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(50)));
     let _ = stream.set_nodelay(true);
     let mut decided: Option<Route> = None;
     #[allow(clippy::result_large_err)]
@@ -212,8 +213,21 @@ fn serve(shared: &Arc<Shared>, stream: TcpStream) {
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE))
         .max_frame_size(Some(MAX_MESSAGE));
-    let Ok(ws) = tungstenite::accept_hdr_with_config(stream, cb, Some(config)) else {
-        return;
+    // Short read timeouts so a client that never finishes its handshake
+    // cannot delay stop(); it gets 5 s in all.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut attempt = tungstenite::accept_hdr_with_config(stream, cb, Some(config));
+    let ws = loop {
+        match attempt {
+            Ok(ws) => break ws,
+            Err(tungstenite::HandshakeError::Interrupted(mid)) => {
+                if shared.stopping() || Instant::now() > deadline {
+                    return;
+                }
+                attempt = mid.handshake();
+            }
+            Err(tungstenite::HandshakeError::Failure(_)) => return,
+        }
     };
     let Some(route) = decided else {
         return;

@@ -526,6 +526,19 @@ fn stop_joins_quickly_with_open_connections_and_wire_log_stamps() {
     assert_eq!(log.orders_received[0].0, "wire-1");
     let handle = sim.stats_handle();
     assert!(handle().http_requests >= 1);
+    // A client stuck in its WebSocket handshake and one in the middle of an
+    // HTTP request do not delay stop().
+    use std::io::Write;
+    let mut half = std::net::TcpStream::connect(sim.ws_addr()).unwrap();
+    half.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let mut half_http = std::net::TcpStream::connect(sim.http_addr()).unwrap();
+    half_http
+        .write_all(b"GET /api/v3/ping HTTP/1.1\r\n")
+        .unwrap();
+    assert!(eventually(Duration::from_secs(2), || {
+        let st = sim.stats();
+        st.ws_accepts >= 3 && st.http_connections >= 2
+    }));
     let t = Instant::now();
     sim.stop();
     assert!(
