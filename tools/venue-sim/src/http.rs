@@ -190,7 +190,7 @@ fn write_reply(stream: &mut TcpStream, r: &Reply, close: bool) -> bool {
 fn serve(shared: &Arc<Shared>, mut stream: TcpStream) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_millis(50)));
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
     let _ = stream.set_nodelay(true);
     let mut buf: Vec<u8> = Vec::with_capacity(8192);
     let mut tmp = [0u8; 16384];

@@ -392,7 +392,7 @@ impl Conn {
     /// Sends a close frame and flushes (best effort).
     fn close(&mut self) {
         let _ = self.ws.close(None);
-        let deadline = Instant::now() + Duration::from_millis(200);
+        let deadline = Instant::now() + Duration::from_millis(50);
         while Instant::now() < deadline {
             match self.ws.flush() {
                 Err(e) if would_block(&e) => std::thread::sleep(Duration::from_millis(2)),
