@@ -2,12 +2,17 @@
 
 use std::collections::BTreeMap;
 
-use crate::context::{BOOT_HOWTO, CPU, Ctx, Planned, finding, list_or_none, read_plain_list};
+use crate::context::{CPU, Ctx, Planned, finding, list_or_none, read_plain_list};
 use crate::cpulist::{CpuSet, parse_cpu_mask};
 use crate::report::{CheckId, Finding, Status};
 use crate::root::{Problem, snippet};
 
+/// A core known not to be online gets only its `core-online` FAIL: nothing
+/// else about it can be checked or matters until it is.
 pub(crate) fn all(ctx: &Ctx, p: &Planned, irqs: &IrqTable) -> Vec<Finding> {
+    if ctx.not_online(p.core) {
+        return vec![core_online(ctx, p)];
+    }
     vec![
         core_online(ctx, p),
         core_allowed(ctx, p),
@@ -30,11 +35,6 @@ fn at(p: &Planned, check: CheckId, status: Status, observed: impl Into<String>, 
 fn unverified(p: &Planned, check: CheckId, why: impl std::fmt::Display) -> Finding {
     let status = if p.hot { Status::Warn } else { Status::Ok };
     at(p, check, status, format!("not verified: {why}"), None)
-}
-
-/// The finding for hardware checks of a core that is not online.
-fn offline(p: &Planned, check: CheckId) -> Finding {
-    at(p, check, Status::Warn, format!("cpu{} is not online: not checked", p.core), None)
 }
 
 /// FAIL when the core does not exist or is offline.
@@ -90,7 +90,12 @@ fn core_allowed(ctx: &Ctx, p: &Planned) -> Finding {
     } else {
         ""
     };
-    let planned: CpuSet = ctx.plan.iter().map(|q| q.core).collect();
+    let planned: CpuSet = ctx
+        .plan
+        .iter()
+        .map(|q| q.core)
+        .filter(|c| !ctx.not_online(*c))
+        .collect();
     let wanted = allowed.union(&planned);
     at(
         p,
@@ -154,7 +159,7 @@ fn isolcpus(ctx: &Ctx, p: &Planned) -> Finding {
             iso.source
         ),
         Some(format!(
-            "boot with isolcpus={}{} {BOOT_HOWTO}",
+            "boot with isolcpus={}{}",
             isolcpus_flags(ctx),
             want.to_list_string()
         )),
@@ -186,7 +191,7 @@ fn nohz_full(ctx: &Ctx, p: &Planned) -> Finding {
         observed.push_str("; ");
         observed.push_str(note);
     }
-    let mut fix = format!("boot with nohz_full={} {BOOT_HOWTO}", want.to_list_string());
+    let mut fix = format!("boot with nohz_full={}", want.to_list_string());
     if p.core == 0 {
         fix.push_str("\ncpu0 is usually the boot CPU, which older kernels keep out of nohz_full: prefer another core for this stage");
     }
@@ -231,7 +236,7 @@ fn rcu_nocbs(ctx: &Ctx, p: &Planned) -> Finding {
             "RCU callbacks run on this busy-spinning core (offloaded CPUs: {})",
             list_or_none(&offloaded)
         ),
-        Some(format!("boot with rcu_nocbs={} {BOOT_HOWTO}", want.to_list_string())),
+        Some(format!("boot with rcu_nocbs={}", want.to_list_string())),
     )
 }
 
@@ -240,9 +245,6 @@ fn rcu_nocbs(ctx: &Ctx, p: &Planned) -> Finding {
 /// are isolated and unplanned (idle).
 fn smt_sibling(ctx: &Ctx, p: &Planned) -> Finding {
     let id = CheckId::SmtSibling;
-    if ctx.not_online(p.core) {
-        return offline(p, id);
-    }
     let rel = format!("{CPU}/cpu{}/topology/thread_siblings_list", p.core);
     let siblings = match read_plain_list(ctx.root, &rel) {
         Ok(s) => s,
@@ -305,9 +307,6 @@ fn smt_sibling(ctx: &Ctx, p: &Planned) -> Finding {
 /// cpufreq is not exposed (the hypervisor or firmware sets the clock).
 fn governor(ctx: &Ctx, p: &Planned) -> Finding {
     let id = CheckId::Governor;
-    if ctx.not_online(p.core) {
-        return offline(p, id);
-    }
     let dir = format!("{CPU}/cpu{}/cpufreq", p.core);
     if !ctx.root.exists(&dir) {
         return at(
@@ -350,9 +349,6 @@ fn governor(ctx: &Ctx, p: &Planned) -> Finding {
 /// pay the wake-up. OK when cpuidle is not exposed (default idle is HLT).
 fn c_states(ctx: &Ctx, p: &Planned) -> Finding {
     let id = CheckId::CStates;
-    if ctx.not_online(p.core) {
-        return offline(p, id);
-    }
     if let Ok(c) = &ctx.cmdline
         && c.get("idle") == Some(Some("poll"))
     {
@@ -433,7 +429,7 @@ fn c_states(ctx: &Ctx, p: &Planned) -> Finding {
         .iter()
         .map(|(k, _)| format!("echo 1 > /sys/devices/system/cpu/cpu{}/cpuidle/state{k}/disable", p.core))
         .collect();
-    fix.push(format!("persist: boot with {boot} {BOOT_HOWTO}"));
+    fix.push(format!("persist: boot with {boot}"));
     let names: Vec<&str> = deep.iter().map(|(_, n)| n.as_str()).collect();
     let why = if p.hot {
         "helper threads and wake-ups on this core pay the exit latency"
@@ -574,7 +570,7 @@ fn irq_affinity(ctx: &Ctx, p: &Planned, irqs: &IrqTable) -> Finding {
                 "for i in {}; do echo {} > /proc/irq/$i/smp_affinity_list; done\n\
                  keep irqbalance from moving them back: IRQBALANCE_BANNED_CPULIST={} in /etc/default/irqbalance \
                  (older irqbalance: IRQBALANCE_BANNED_CPUS={}), or systemctl disable --now irqbalance\n\
-                 kernel-managed IRQs (NVMe, virtio queues) refuse the write: boot with isolcpus=managed_irq,... {BOOT_HOWTO}",
+                 kernel-managed IRQs (NVMe, virtio queues) refuse the write: boot with isolcpus=managed_irq,...",
                 nums.join(" "),
                 t.to_list_string(),
                 ctx.hot.to_list_string(),
@@ -601,9 +597,6 @@ fn short_list(v: &[usize]) -> String {
 /// when no NUMA topology is exposed.
 fn numa_node(ctx: &Ctx, p: &Planned) -> Finding {
     let id = CheckId::NumaNode;
-    if ctx.not_online(p.core) {
-        return offline(p, id);
-    }
     let nodes = match &ctx.numa {
         Ok(n) if !n.is_empty() => n,
         Ok(_) => return at(p, id, Status::Ok, "no NUMA topology exposed (one node)", None),

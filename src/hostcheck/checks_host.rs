@@ -1,6 +1,6 @@
 //! Host-wide checks (one finding each, `core: None`).
 
-use crate::context::{BOOT_HOWTO, CPU, Ctx, bytes_text, finding, list_or_none, read_plain_list};
+use crate::context::{CPU, Ctx, bytes_text, finding, list_or_none, read_plain_list};
 use crate::cpulist::parse_cpu_mask;
 use crate::report::{CheckId, Finding, Status};
 use crate::root::Problem;
@@ -94,15 +94,13 @@ fn clocksource(ctx: &Ctx) -> Finding {
     }
     let shown_avail = if avail.is_empty() { "unknown".to_string() } else { avail.join(" ") };
     let fix = if avail.contains(&"tsc") {
-        format!(
-            "echo tsc > /sys/devices/system/clocksource/clocksource0/current_clocksource\n\
-             persist: boot with clocksource=tsc {BOOT_HOWTO}"
-        )
+        "echo tsc > /sys/devices/system/clocksource/clocksource0/current_clocksource\n\
+         persist: boot with clocksource=tsc"
+            .to_string()
     } else {
-        format!(
-            "the kernel does not offer tsc (it marked the TSC unstable: dmesg | grep -i tsc)\n\
-             only if the TSC is invariant and synchronized across sockets: boot with tsc=reliable clocksource=tsc {BOOT_HOWTO}"
-        )
+        "the kernel does not offer tsc (it marked the TSC unstable: dmesg | grep -i tsc)\n\
+         only if the TSC is invariant and synchronized across sockets: boot with tsc=reliable clocksource=tsc"
+            .to_string()
     };
     host(
         id,
@@ -142,7 +140,7 @@ fn housekeeping(ctx: &Ctx) -> Finding {
     host(
         id,
         Status::Ok,
-        format!("CPUs {} run no busy-spinning stage and take the OS work", hk.to_list_string()),
+        format!("CPUs without a busy-spinning stage, for the OS: {}", hk.to_list_string()),
         None,
     )
 }
@@ -176,7 +174,7 @@ fn irq_default(ctx: &Ctx) -> Finding {
     }
     let fix = match ctx.irq_target() {
         Some(t) if !t.is_empty() => format!(
-            "echo {} > /proc/irq/default_smp_affinity\npersist: boot with irqaffinity={} {BOOT_HOWTO}",
+            "echo {} > /proc/irq/default_smp_affinity\npersist: boot with irqaffinity={}",
             t.to_mask_string(),
             t.to_list_string()
         ),
@@ -227,7 +225,7 @@ fn thp(ctx: &Ctx) -> Finding {
             Status::Warn,
             "transparent_hugepage/enabled is [always]: khugepaged and huge-page faults stall the stages",
             Some(format!(
-                "echo never > /sys/kernel/mm/transparent_hugepage/enabled\npersist: boot with transparent_hugepage=never {BOOT_HOWTO}"
+                "echo never > /sys/kernel/mm/transparent_hugepage/enabled\npersist: boot with transparent_hugepage=never"
             )),
         ),
         Ok(Some(m)) => host(id, Status::Ok, format!("transparent_hugepage/enabled is [{m}]"), None),
@@ -405,7 +403,7 @@ fn numa_balancing(ctx: &Ctx) -> Finding {
         Ok(v) if nodes <= 1 => host(
             id,
             Status::Ok,
-            format!("kernel.numa_balancing={} on a single NUMA node: inactive", crate::root::snippet(&v)),
+            format!("kernel.numa_balancing={} on a single NUMA node: inactive", plain(&v)),
             None,
         ),
         Ok(v) => host(
@@ -413,14 +411,23 @@ fn numa_balancing(ctx: &Ctx) -> Finding {
             Status::Warn,
             format!(
                 "kernel.numa_balancing={} with {nodes} NUMA nodes: hinting page faults hit the stages",
-                crate::root::snippet(&v)
+                plain(&v)
             ),
             Some(format!(
-                "sysctl -w kernel.numa_balancing=0 (persist in /etc/sysctl.d/; or boot with numa_balancing=disable {BOOT_HOWTO})"
+                "sysctl -w kernel.numa_balancing=0 (persist in /etc/sysctl.d/; or boot with numa_balancing=disable)"
             )),
         ),
         Err(p) if p.is_missing() => host(id, Status::Ok, "automatic NUMA balancing not built into this kernel", None),
         Err(p) => host(id, Status::Warn, format!("NUMA balancing not verified: {p}"), None),
+    }
+}
+
+/// A short value as is when it is a plain number, else quoted and escaped.
+fn plain(v: &str) -> String {
+    if !v.is_empty() && v.len() <= 20 && v.bytes().all(|b| b.is_ascii_digit()) {
+        v.to_string()
+    } else {
+        crate::root::snippet(v)
     }
 }
 
@@ -477,7 +484,7 @@ fn watchdog(ctx: &Ctx) -> Finding {
             "sysctl -w kernel.watchdog_cpumask={} (persist in /etc/sysctl.d/; nohz_full= sets it at boot)",
             t.to_list_string()
         ),
-        _ => format!("sysctl -w kernel.nmi_watchdog=0 kernel.soft_watchdog=0 (or boot with nowatchdog {BOOT_HOWTO})"),
+        _ => "sysctl -w kernel.nmi_watchdog=0 kernel.soft_watchdog=0 (or boot with nowatchdog)".to_string(),
     };
     host(
         id,

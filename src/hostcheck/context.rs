@@ -11,9 +11,6 @@ use crate::root::{HostRoot, Problem};
 
 pub(crate) const CPU: &str = "sys/devices/system/cpu";
 
-/// How to make a kernel command-line change stick; appended to boot fixes.
-pub(crate) const BOOT_HOWTO: &str = "(add it to GRUB_CMDLINE_LINUX in /etc/default/grub, run update-grub or grub2-mkconfig -o /boot/grub2/grub.cfg, reboot)";
-
 /// One planned core after merging duplicate entries.
 #[derive(Debug, Clone)]
 pub(crate) struct Planned {
@@ -348,21 +345,42 @@ pub(crate) fn finding(
     }
 }
 
-/// A human size: `8 MiB`, `512 KiB`, `100 bytes`, `unlimited`.
+/// A human size: `8 MiB`, `8.0 GiB`, `512 KiB`, `100 bytes`, `unlimited`.
 pub(crate) fn bytes_text(b: u64) -> String {
     if b == u64::MAX {
         return "unlimited".into();
     }
-    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
-    for (name, size) in UNITS {
-        if b >= size && b % size == 0 {
-            return format!("{} {name}", b / size);
-        }
-    }
+    const UNITS: [(&str, u64); 4] = [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
     for (name, size) in UNITS {
         if b >= size {
-            return format!("{:.1} {name}", b as f64 / size as f64);
+            return if b % size == 0 {
+                format!("{} {name}", b / size)
+            } else {
+                format!("{:.1} {name}", b as f64 / size as f64)
+            };
         }
     }
     format!("{b} bytes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(bytes_text(8 << 20), "8 MiB");
+        assert_eq!(bytes_text(8_388_604 * 1024), "8.0 GiB");
+        assert_eq!(bytes_text(1536), "1.5 KiB");
+        assert_eq!(bytes_text(100), "100 bytes");
+        assert_eq!(bytes_text(u64::MAX), "unlimited");
+    }
+
+    #[test]
+    fn cpuinfo() {
+        let i = CpuInfo::parse("processor\t: 0\nflags\t\t: a b hypervisor\n\nprocessor\t: 1\nflags\t\t: b hypervisor\n");
+        assert_eq!(i.processors, vec![0, 1]);
+        assert_eq!(i.common_flags().into_iter().collect::<Vec<_>>(), vec!["b", "hypervisor"]);
+        assert!(i.is_vm());
+    }
 }

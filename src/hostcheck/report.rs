@@ -163,14 +163,18 @@ impl Report {
     }
 }
 
+/// Printed once under the table when a fix changes the kernel command line.
+const BOOT_HOWTO: &str = "boot with ...: add the parameters to GRUB_CMDLINE_LINUX in /etc/default/grub, run update-grub (or grub2-mkconfig -o /boot/grub2/grub.cfg), reboot, and check /proc/cmdline";
+
 fn counts_text(report: &Report) -> String {
     let (ok, warn, fail) = report.counts();
     format!("{ok} ok, {warn} warn, {fail} fail")
 }
 
 /// The report as a table: one line per finding (status, check, `host` or
-/// `cpuN`, what was observed), its fix indented on the lines below, and a
-/// closing line `N ok, N warn, N fail`.
+/// `cpuN`, what was observed), its fix indented on the lines below, a note
+/// on how to change the kernel command line when a fix says `boot with`,
+/// and a closing line `N ok, N warn, N fail`.
 pub fn render_table(report: &Report) -> String {
     let width = report
         .findings
@@ -200,6 +204,13 @@ pub fn render_table(report: &Report) -> String {
                 let _ = writeln!(out, "      {lead}{line}");
             }
         }
+    }
+    if report
+        .findings
+        .iter()
+        .any(|f| f.fix.as_deref().is_some_and(|x| x.contains("boot with")))
+    {
+        let _ = writeln!(out, "{BOOT_HOWTO}");
     }
     let _ = writeln!(out, "{}", counts_text(report));
     out
