@@ -27,7 +27,13 @@ pub(crate) fn all(ctx: &Ctx, p: &Planned, irqs: &IrqTable) -> Vec<Finding> {
     ]
 }
 
-fn at(p: &Planned, check: CheckId, status: Status, observed: impl Into<String>, fix: Option<String>) -> Finding {
+fn at(
+    p: &Planned,
+    check: CheckId,
+    status: Status,
+    observed: impl Into<String>,
+    fix: Option<String>,
+) -> Finding {
     finding(check, Some(p.core), status, observed, fix)
 }
 
@@ -44,7 +50,13 @@ fn core_online(ctx: &Ctx, p: &Planned) -> Finding {
     let online = match &ctx.online {
         Ok(k) => k,
         Err(e) => {
-            return at(p, id, Status::Warn, format!("{what}; whether cpu{} is online is unknown: {e}", p.core), None);
+            return at(
+                p,
+                id,
+                Status::Warn,
+                format!("{what}; whether cpu{} is online is unknown: {e}", p.core),
+                None,
+            );
         }
     };
     if online.cpus.contains(p.core) {
@@ -56,15 +68,26 @@ fn core_online(ctx: &Ctx, p: &Planned) -> Finding {
             p,
             id,
             Status::Fail,
-            format!("cpu{} exists but is offline (online: {}); {what}", p.core, list_or_none(&online.cpus)),
-            Some(format!("echo 1 > /sys/devices/system/cpu/cpu{}/online", p.core)),
+            format!(
+                "cpu{} exists but is offline (online: {}); {what}",
+                p.core,
+                list_or_none(&online.cpus)
+            ),
+            Some(format!(
+                "echo 1 > /sys/devices/system/cpu/cpu{}/online",
+                p.core
+            )),
         )
     } else {
         at(
             p,
             id,
             Status::Fail,
-            format!("cpu{} does not exist (online: {}); {what}", p.core, list_or_none(&online.cpus)),
+            format!(
+                "cpu{} does not exist (online: {}); {what}",
+                p.core,
+                list_or_none(&online.cpus)
+            ),
             Some(format!(
                 "use one of the online CPUs {} in conf/affinity.toml",
                 list_or_none(&online.cpus)
@@ -79,10 +102,27 @@ fn core_allowed(ctx: &Ctx, p: &Planned) -> Finding {
     let id = CheckId::CoreAllowed;
     let allowed = match &ctx.allowed {
         Ok(a) => a,
-        Err(e) => return at(p, id, Status::Warn, format!("affinity not verified: {e}"), None),
+        Err(e) => {
+            return at(
+                p,
+                id,
+                Status::Warn,
+                format!("affinity not verified: {e}"),
+                None,
+            );
+        }
     };
     if allowed.contains(p.core) {
-        return at(p, id, Status::Ok, format!("in this process's allowed CPUs ({})", allowed.to_list_string()), None);
+        return at(
+            p,
+            id,
+            Status::Ok,
+            format!(
+                "in this process's allowed CPUs ({})",
+                allowed.to_list_string()
+            ),
+            None,
+        );
     }
     let isolated = ctx.isolated.as_ref().is_ok_and(|k| k.cpus.contains(p.core));
     let why = if isolated {
@@ -133,6 +173,19 @@ fn isolcpus_flags(ctx: &Ctx) -> String {
     }
 }
 
+/// When every online CPU is hot, isolating them all is impossible (the
+/// kernel keeps at least one housekeeping CPU): the fix is to free one.
+fn no_housekeeping_fix(ctx: &Ctx, param: &str) -> Option<String> {
+    let hk = ctx.housekeeping()?;
+    hk.is_empty().then(|| {
+        format!(
+            "every online CPU runs a busy-spinning stage and the kernel keeps one CPU for itself: \
+             first leave one CPU (usually cpu0) to the OS (see housekeeping), then boot with {param}= \
+             listing the remaining busy-spinning cores"
+        )
+    })
+}
+
 /// Hot core: WARN when not isolated from the scheduler.
 fn isolcpus(ctx: &Ctx, p: &Planned) -> Finding {
     let id = CheckId::Isolcpus;
@@ -143,12 +196,24 @@ fn isolcpus(ctx: &Ctx, p: &Planned) -> Finding {
     let member = iso.cpus.contains(p.core);
     if !p.hot {
         let yes = if member { "isolated" } else { "not isolated" };
-        return at(p, id, Status::Ok, format!("helper core, {yes}; isolation optional"), None);
+        return at(
+            p,
+            id,
+            Status::Ok,
+            format!("helper core, {yes}; isolation optional"),
+            None,
+        );
     }
     if member {
-        return at(p, id, Status::Ok, format!("isolated (isolated CPUs: {})", iso.cpus.to_list_string()), None);
+        return at(
+            p,
+            id,
+            Status::Ok,
+            format!("isolated (isolated CPUs: {})", iso.cpus.to_list_string()),
+            None,
+        );
     }
-    let want = iso.cpus.union(&ctx.hot);
+    let want = iso.cpus.union(&ctx.hot_online());
     at(
         p,
         id,
@@ -158,11 +223,13 @@ fn isolcpus(ctx: &Ctx, p: &Planned) -> Finding {
             list_or_none(&iso.cpus),
             iso.source
         ),
-        Some(format!(
-            "boot with isolcpus={}{}",
-            isolcpus_flags(ctx),
-            want.to_list_string()
-        )),
+        Some(no_housekeeping_fix(ctx, "isolcpus").unwrap_or_else(|| {
+            format!(
+                "boot with isolcpus={}{}",
+                isolcpus_flags(ctx),
+                want.to_list_string()
+            )
+        })),
     )
 }
 
@@ -176,12 +243,24 @@ fn nohz_full(ctx: &Ctx, p: &Planned) -> Finding {
     let member = nohz.cpus.contains(p.core);
     if !p.hot {
         let yes = if member { "in" } else { "not in" };
-        return at(p, id, Status::Ok, format!("helper core, {yes} nohz_full; optional"), None);
+        return at(
+            p,
+            id,
+            Status::Ok,
+            format!("helper core, {yes} nohz_full; optional"),
+            None,
+        );
     }
     if member {
-        return at(p, id, Status::Ok, format!("tick stopped (nohz_full: {})", nohz.cpus.to_list_string()), None);
+        return at(
+            p,
+            id,
+            Status::Ok,
+            format!("tick stopped (nohz_full: {})", nohz.cpus.to_list_string()),
+            None,
+        );
     }
-    let want = nohz.cpus.union(&ctx.hot);
+    let want = nohz.cpus.union(&ctx.hot_online());
     let mut observed = format!(
         "busy-spinning core still takes the scheduler tick (nohz_full: {}, from {})",
         list_or_none(&nohz.cpus),
@@ -191,7 +270,8 @@ fn nohz_full(ctx: &Ctx, p: &Planned) -> Finding {
         observed.push_str("; ");
         observed.push_str(note);
     }
-    let mut fix = format!("boot with nohz_full={}", want.to_list_string());
+    let mut fix = no_housekeeping_fix(ctx, "nohz_full")
+        .unwrap_or_else(|| format!("boot with nohz_full={}", want.to_list_string()));
     if p.core == 0 {
         fix.push_str("\ncpu0 is usually the boot CPU, which older kernels keep out of nohz_full: prefer another core for this stage");
     }
@@ -208,10 +288,16 @@ fn rcu_nocbs(ctx: &Ctx, p: &Planned) -> Finding {
     };
     let listed = match cmdline.cpus("rcu_nocbs", ctx.last_cpu) {
         Some(Ok(s)) => s,
-        Some(Err(v)) => return unverified(p, id, format!("rcu_nocbs={} does not parse", snippet(&v))),
+        Some(Err(v)) => {
+            return unverified(p, id, format!("rcu_nocbs={} does not parse", snippet(&v)));
+        }
         None => CpuSet::new(),
     };
-    let nohz = ctx.nohz.as_ref().map(|k| k.cpus.clone()).unwrap_or_default();
+    let nohz = ctx
+        .nohz
+        .as_ref()
+        .map(|k| k.cpus.clone())
+        .unwrap_or_default();
     let offloaded = listed.union(&nohz);
     let how = if listed.contains(p.core) {
         "in rcu_nocbs="
@@ -221,13 +307,29 @@ fn rcu_nocbs(ctx: &Ctx, p: &Planned) -> Finding {
         ""
     };
     if !p.hot {
-        let yes = if how.is_empty() { "not offloaded" } else { "offloaded" };
-        return at(p, id, Status::Ok, format!("helper core, RCU callbacks {yes}; optional"), None);
+        let yes = if how.is_empty() {
+            "not offloaded"
+        } else {
+            "offloaded"
+        };
+        return at(
+            p,
+            id,
+            Status::Ok,
+            format!("helper core, RCU callbacks {yes}; optional"),
+            None,
+        );
     }
     if !how.is_empty() {
-        return at(p, id, Status::Ok, format!("RCU callbacks offloaded ({how})"), None);
+        return at(
+            p,
+            id,
+            Status::Ok,
+            format!("RCU callbacks offloaded ({how})"),
+            None,
+        );
     }
-    let want = listed.union(&ctx.hot);
+    let want = listed.union(&ctx.hot_online());
     at(
         p,
         id,
@@ -253,9 +355,19 @@ fn smt_sibling(ctx: &Ctx, p: &Planned) -> Finding {
     let only_self: CpuSet = std::iter::once(p.core).collect();
     let others = siblings.difference(&only_self);
     if others.is_empty() {
-        return at(p, id, Status::Ok, "no SMT sibling (one thread on this physical core)", None);
+        return at(
+            p,
+            id,
+            Status::Ok,
+            "no SMT sibling (one thread on this physical core)",
+            None,
+        );
     }
-    let iso = ctx.isolated.as_ref().map(|k| k.cpus.clone()).unwrap_or_default();
+    let iso = ctx
+        .isolated
+        .as_ref()
+        .map(|k| k.cpus.clone())
+        .unwrap_or_default();
     let mut status = Status::Ok;
     let mut notes = Vec::new();
     let mut fixes = Vec::new();
@@ -284,7 +396,9 @@ fn smt_sibling(ctx: &Ctx, p: &Planned) -> Finding {
                     ));
                 }
             }
-            None if iso.contains(s) => notes.push(format!("cpu{s} is isolated and unplanned (idle)")),
+            None if iso.contains(s) => {
+                notes.push(format!("cpu{s} is isolated and unplanned (idle)"))
+            }
             None => {
                 notes.push(format!("cpu{s} is left to the OS"));
                 if p.hot {
@@ -313,7 +427,10 @@ fn governor(ctx: &Ctx, p: &Planned) -> Finding {
             p,
             id,
             Status::Ok,
-            format!("cpufreq not exposed ({}): the OS does not scale this core's clock", ctx.absent_why()),
+            format!(
+                "cpufreq not exposed ({}): the OS does not scale this core's clock",
+                ctx.absent_why()
+            ),
             None,
         );
     }
@@ -327,13 +444,21 @@ fn governor(ctx: &Ctx, p: &Planned) -> Finding {
         return at(p, id, Status::Ok, "governor performance", None);
     }
     if !p.hot {
-        return at(p, id, Status::Ok, format!("helper core, governor {gov}"), None);
+        return at(
+            p,
+            id,
+            Status::Ok,
+            format!("helper core, governor {gov}"),
+            None,
+        );
     }
     at(
         p,
         id,
         Status::Warn,
-        format!("governor {gov} on a busy-spinning core: the clock ramps and the stage runs slower"),
+        format!(
+            "governor {gov} on a busy-spinning core: the clock ramps and the stage runs slower"
+        ),
         Some(format!(
             "cpupower -c {c} frequency-set -g performance\n\
              without cpupower: echo performance > /sys/devices/system/cpu/cpu{c}/cpufreq/scaling_governor\n\
@@ -352,7 +477,13 @@ fn c_states(ctx: &Ctx, p: &Planned) -> Finding {
     if let Ok(c) = &ctx.cmdline
         && c.get("idle") == Some(Some("poll"))
     {
-        return at(p, id, Status::Ok, "idle=poll: the core never leaves C0", None);
+        return at(
+            p,
+            id,
+            Status::Ok,
+            "idle=poll: the core never leaves C0",
+            None,
+        );
     }
     let dir = format!("{CPU}/cpu{}/cpuidle", p.core);
     let states = match ctx.root.list_numbered(&dir, "state") {
@@ -362,7 +493,10 @@ fn c_states(ctx: &Ctx, p: &Planned) -> Finding {
                 p,
                 id,
                 Status::Ok,
-                format!("cpuidle not exposed ({}): the kernel's default idle (HLT, C1) is used", ctx.absent_why()),
+                format!(
+                    "cpuidle not exposed ({}): the kernel's default idle (HLT, C1) is used",
+                    ctx.absent_why()
+                ),
                 None,
             );
         }
@@ -405,14 +539,23 @@ fn c_states(ctx: &Ctx, p: &Planned) -> Finding {
         } else {
             format!("POLL and {}", shallow.join(", "))
         };
-        return at(p, id, Status::Ok, format!("no idle state deeper than {max} µs enabled ({enabled})"), None);
+        return at(
+            p,
+            id,
+            Status::Ok,
+            format!("no idle state deeper than {max} µs enabled ({enabled})"),
+            None,
+        );
     }
     if deep.is_empty() {
         return at(
             p,
             id,
             Status::Warn,
-            format!("idle states with unreadable latency or disable flag: {}", unknown.join(", ")),
+            format!(
+                "idle states with unreadable latency or disable flag: {}",
+                unknown.join(", ")
+            ),
             None,
         );
     }
@@ -427,7 +570,12 @@ fn c_states(ctx: &Ctx, p: &Planned) -> Finding {
     };
     let mut fix: Vec<String> = deep
         .iter()
-        .map(|(k, _)| format!("echo 1 > /sys/devices/system/cpu/cpu{}/cpuidle/state{k}/disable", p.core))
+        .map(|(k, _)| {
+            format!(
+                "echo 1 > /sys/devices/system/cpu/cpu{}/cpuidle/state{k}/disable",
+                p.core
+            )
+        })
         .collect();
     fix.push(format!("persist: boot with {boot}"));
     let names: Vec<&str> = deep.iter().map(|(_, n)| n.as_str()).collect();
@@ -440,7 +588,10 @@ fn c_states(ctx: &Ctx, p: &Planned) -> Finding {
         p,
         id,
         Status::Warn,
-        format!("idle states deeper than {max} µs enabled: {}; {why}", names.join(", ")),
+        format!(
+            "idle states deeper than {max} µs enabled: {}; {why}",
+            names.join(", ")
+        ),
         Some(fix.join("\n")),
     )
 }
@@ -460,11 +611,12 @@ impl IrqTable {
         let affinity = ctx.root.list_numbered("proc/irq", "").map(|irqs| {
             let mut map = BTreeMap::new();
             for n in irqs {
-                let list = read_plain_list(ctx.root, &format!("proc/irq/{n}/smp_affinity_list")).or_else(|_| {
-                    let rel = format!("proc/irq/{n}/smp_affinity");
-                    let s = ctx.root.read_trimmed(&rel)?;
-                    parse_cpu_mask(&s).map_err(|e| Problem::malformed(&rel, &s, &e.to_string()))
-                });
+                let list = read_plain_list(ctx.root, &format!("proc/irq/{n}/smp_affinity_list"))
+                    .or_else(|_| {
+                        let rel = format!("proc/irq/{n}/smp_affinity");
+                        let s = ctx.root.read_trimmed(&rel)?;
+                        parse_cpu_mask(&s).map_err(|e| Problem::malformed(&rel, &s, &e.to_string()))
+                    });
                 match list {
                     Ok(l) => {
                         map.insert(n, l);
@@ -533,7 +685,7 @@ fn irq_affinity(ctx: &Ctx, p: &Planned, irqs: &IrqTable) -> Finding {
     let fired: u64 = here
         .iter()
         .filter_map(|n| irqs.counts.get(n)?.get(&p.core))
-        .sum();
+        .fold(0u64, |a, b| a.saturating_add(*b));
     let unreadable = if irqs.unreadable > 0 {
         format!(" ({} IRQs with unreadable affinity)", irqs.unreadable)
     } else {
@@ -544,7 +696,10 @@ fn irq_affinity(ctx: &Ctx, p: &Planned, irqs: &IrqTable) -> Finding {
             p,
             id,
             Status::Ok,
-            format!("none of {} device IRQs may be delivered here{unreadable}", map.len()),
+            format!(
+                "none of {} device IRQs may be delivered here{unreadable}",
+                map.len()
+            ),
             None,
         );
     }
@@ -554,7 +709,10 @@ fn irq_affinity(ctx: &Ctx, p: &Planned, irqs: &IrqTable) -> Finding {
             p,
             id,
             Status::Ok,
-            format!("helper core; {} IRQs may be delivered here ({list})", here.len()),
+            format!(
+                "helper core; {} IRQs may be delivered here ({list})",
+                here.len()
+            ),
             None,
         );
     }
@@ -573,8 +731,8 @@ fn irq_affinity(ctx: &Ctx, p: &Planned, irqs: &IrqTable) -> Finding {
                  kernel-managed IRQs (NVMe, virtio queues) refuse the write: boot with isolcpus=managed_irq,...",
                 nums.join(" "),
                 t.to_list_string(),
-                ctx.hot.to_list_string(),
-                ctx.hot.to_mask_string()
+                ctx.hot_online().to_list_string(),
+                ctx.hot_online().to_mask_string()
             )
         }
         _ => "no online CPU is free of busy-spinning stages to take the IRQs: leave one (usually cpu0) to the OS"
@@ -599,15 +757,35 @@ fn numa_node(ctx: &Ctx, p: &Planned) -> Finding {
     let id = CheckId::NumaNode;
     let nodes = match &ctx.numa {
         Ok(n) if !n.is_empty() => n,
-        Ok(_) => return at(p, id, Status::Ok, "no NUMA topology exposed (one node)", None),
+        Ok(_) => {
+            return at(
+                p,
+                id,
+                Status::Ok,
+                "no NUMA topology exposed (one node)",
+                None,
+            );
+        }
         Err(e) if e.is_missing() => {
-            return at(p, id, Status::Ok, "no NUMA topology exposed (one node)", None);
+            return at(
+                p,
+                id,
+                Status::Ok,
+                "no NUMA topology exposed (one node)",
+                None,
+            );
         }
         Err(e) => return unverified(p, id, e),
     };
     let node_of = |cpu: usize| nodes.iter().find(|(_, c)| c.contains(cpu)).map(|(n, _)| *n);
     let Some(mine) = node_of(p.core) else {
-        return at(p, id, Status::Ok, format!("cpu{} is in no node's cpulist", p.core), None);
+        return at(
+            p,
+            id,
+            Status::Ok,
+            format!("cpu{} is in no node's cpulist", p.core),
+            None,
+        );
     };
     if nodes.len() <= 1 || !p.hot {
         return at(p, id, Status::Ok, format!("node {mine}"), None);
@@ -624,7 +802,13 @@ fn numa_node(ctx: &Ctx, p: &Planned) -> Finding {
         .map(|(n, _)| *n)
         .unwrap_or(mine);
     if best == mine {
-        return at(p, id, Status::Ok, format!("node {mine}, with the other busy-spinning cores"), None);
+        return at(
+            p,
+            id,
+            Status::Ok,
+            format!("node {mine}, with the other busy-spinning cores"),
+            None,
+        );
     }
     let best_cpus = nodes
         .iter()
@@ -635,7 +819,9 @@ fn numa_node(ctx: &Ctx, p: &Planned) -> Finding {
         p,
         id,
         Status::Warn,
-        format!("node {mine}, but most busy-spinning cores are on node {best}: every ring hop crosses the interconnect"),
+        format!(
+            "node {mine}, but most busy-spinning cores are on node {best}: every ring hop crosses the interconnect"
+        ),
         Some(format!(
             "move {} to a core of node {best} (CPUs {best_cpus}) in conf/affinity.toml",
             p.roles_text()
@@ -655,7 +841,11 @@ mod tests {
         assert_eq!(m[&26][&1], 16);
         assert_eq!(m[&24][&0], 1);
         assert!(parse_interrupts("").is_empty());
-        assert!(parse_interrupts("garbage\n1: x y").get(&1).is_some_and(|m| m.is_empty()));
+        assert!(
+            parse_interrupts("garbage\n1: x y")
+                .get(&1)
+                .is_some_and(|m| m.is_empty())
+        );
     }
 
     #[test]

@@ -22,7 +22,12 @@ pub(crate) fn all(ctx: &Ctx) -> Vec<Finding> {
     ]
 }
 
-fn host(check: CheckId, status: Status, observed: impl Into<String>, fix: Option<String>) -> Finding {
+fn host(
+    check: CheckId,
+    status: Status,
+    observed: impl Into<String>,
+    fix: Option<String>,
+) -> Finding {
     finding(check, None, status, observed, fix)
 }
 
@@ -33,7 +38,14 @@ fn tsc_flags(ctx: &Ctx) -> Finding {
     let id = CheckId::TscFlags;
     let info = match &ctx.cpuinfo {
         Ok(i) => i,
-        Err(p) => return host(id, Status::Warn, format!("invariant TSC not verified: {p}"), None),
+        Err(p) => {
+            return host(
+                id,
+                Status::Warn,
+                format!("invariant TSC not verified: {p}"),
+                None,
+            );
+        }
     };
     if info.flags.is_empty() {
         return host(
@@ -52,7 +64,10 @@ fn tsc_flags(ctx: &Ctx) -> Finding {
         return host(
             id,
             Status::Ok,
-            format!("constant_tsc and nonstop_tsc on all {} CPUs", info.flags.len()),
+            format!(
+                "constant_tsc and nonstop_tsc on all {} CPUs",
+                info.flags.len()
+            ),
             None,
         );
     }
@@ -79,10 +94,21 @@ fn clocksource(ctx: &Ctx) -> Finding {
     let current = match ctx.root.read_trimmed(&format!("{dir}/current_clocksource")) {
         Ok(s) if !s.is_empty() && !s.contains(char::is_whitespace) => s,
         Ok(s) => {
-            let p = Problem::malformed(&format!("{dir}/current_clocksource"), &s, "expected one name");
+            let p = Problem::malformed(
+                &format!("{dir}/current_clocksource"),
+                &s,
+                "expected one name",
+            );
             return host(id, Status::Warn, p.to_string(), None);
         }
-        Err(p) => return host(id, Status::Warn, format!("clocksource not verified: {p}"), None),
+        Err(p) => {
+            return host(
+                id,
+                Status::Warn,
+                format!("clocksource not verified: {p}"),
+                None,
+            );
+        }
     };
     let available = ctx
         .root
@@ -90,9 +116,18 @@ fn clocksource(ctx: &Ctx) -> Finding {
         .unwrap_or_default();
     let avail: Vec<&str> = available.split_whitespace().collect();
     if current == "tsc" {
-        return host(id, Status::Ok, format!("tsc (available: {})", avail.join(" ")), None);
+        return host(
+            id,
+            Status::Ok,
+            format!("tsc (available: {})", avail.join(" ")),
+            None,
+        );
     }
-    let shown_avail = if avail.is_empty() { "unknown".to_string() } else { avail.join(" ") };
+    let shown_avail = if avail.is_empty() {
+        "unknown".to_string()
+    } else {
+        avail.join(" ")
+    };
     let fix = if avail.contains(&"tsc") {
         "echo tsc > /sys/devices/system/clocksource/clocksource0/current_clocksource\n\
          persist: boot with clocksource=tsc"
@@ -140,7 +175,10 @@ fn housekeeping(ctx: &Ctx) -> Finding {
     host(
         id,
         Status::Ok,
-        format!("CPUs without a busy-spinning stage, for the OS: {}", hk.to_list_string()),
+        format!(
+            "CPUs without a busy-spinning stage, for the OS: {}",
+            hk.to_list_string()
+        ),
         None,
     )
 }
@@ -154,13 +192,31 @@ fn irq_default(ctx: &Ctx) -> Finding {
         Ok(s) => match parse_cpu_mask(&s) {
             Ok(m) => m,
             Err(e) => {
-                let st = if ctx.hot.is_empty() { Status::Ok } else { Status::Warn };
-                return host(id, st, Problem::malformed(rel, &s, &e.to_string()).to_string(), None);
+                let st = if ctx.hot.is_empty() {
+                    Status::Ok
+                } else {
+                    Status::Warn
+                };
+                return host(
+                    id,
+                    st,
+                    Problem::malformed(rel, &s, &e.to_string()).to_string(),
+                    None,
+                );
             }
         },
         Err(p) => {
-            let st = if ctx.hot.is_empty() { Status::Ok } else { Status::Warn };
-            return host(id, st, format!("default IRQ affinity not verified: {p}"), None);
+            let st = if ctx.hot.is_empty() {
+                Status::Ok
+            } else {
+                Status::Warn
+            };
+            return host(
+                id,
+                st,
+                format!("default IRQ affinity not verified: {p}"),
+                None,
+            );
         }
     };
     let on_hot = mask.intersection(&ctx.hot);
@@ -168,7 +224,10 @@ fn irq_default(ctx: &Ctx) -> Finding {
         return host(
             id,
             Status::Ok,
-            format!("new IRQs default to CPUs {}, no hot core", list_or_none(&mask)),
+            format!(
+                "new IRQs default to CPUs {}, no hot core",
+                list_or_none(&mask)
+            ),
             None,
         );
     }
@@ -197,7 +256,8 @@ fn selected(s: &str) -> Option<&str> {
     let start = s.find('[')?;
     let end = s[start..].find(']')? + start;
     let v = &s[start + 1..end];
-    (!v.is_empty()).then_some(v)
+    let sane = !v.is_empty() && v.len() <= 24 && v.bytes().all(|b| b.is_ascii_graphic());
+    sane.then_some(v)
 }
 
 const THP: &str = "sys/kernel/mm/transparent_hugepage";
@@ -219,17 +279,33 @@ fn thp_mode(ctx: &Ctx, file: &str) -> Result<Option<String>, Problem> {
 fn thp(ctx: &Ctx) -> Finding {
     let id = CheckId::Thp;
     match thp_mode(ctx, "enabled") {
-        Ok(None) => host(id, Status::Ok, "transparent huge pages not built into this kernel", None),
+        Ok(None) => host(
+            id,
+            Status::Ok,
+            "transparent huge pages not built into this kernel",
+            None,
+        ),
         Ok(Some(m)) if m == "always" => host(
             id,
             Status::Warn,
             "transparent_hugepage/enabled is [always]: khugepaged and huge-page faults stall the stages",
-            Some(format!(
+            Some(
                 "echo never > /sys/kernel/mm/transparent_hugepage/enabled\npersist: boot with transparent_hugepage=never"
-            )),
+                    .to_string(),
+                ),
         ),
-        Ok(Some(m)) => host(id, Status::Ok, format!("transparent_hugepage/enabled is [{m}]"), None),
-        Err(p) => host(id, Status::Warn, format!("THP mode not verified: {p}"), None),
+        Ok(Some(m)) => host(
+            id,
+            Status::Ok,
+            format!("transparent_hugepage/enabled is [{m}]"),
+            None,
+        ),
+        Err(p) => host(
+            id,
+            Status::Warn,
+            format!("THP mode not verified: {p}"),
+            None,
+        ),
     }
 }
 
@@ -240,7 +316,12 @@ fn thp_defrag(ctx: &Ctx) -> Finding {
     if let Ok(Some(m)) = thp_mode(ctx, "enabled")
         && m == "never"
     {
-        return host(id, Status::Ok, "THP is [never]: defrag does not matter", None);
+        return host(
+            id,
+            Status::Ok,
+            "THP is [never]: defrag does not matter",
+            None,
+        );
     }
     match thp_mode(ctx, "defrag") {
         Ok(None) => host(id, Status::Ok, "transparent huge pages not built into this kernel", None),
@@ -290,7 +371,10 @@ fn swap(ctx: &Ctx) -> Finding {
         Err(p) => match ctx.root.read("proc/meminfo") {
             Ok(m) => match meminfo_kib(&m, "SwapTotal") {
                 Some(0) => Ok(Vec::new()),
-                Some(k) => Ok(vec![format!("SwapTotal {}", bytes_text(k.saturating_mul(1024)))]),
+                Some(k) => Ok(vec![format!(
+                    "SwapTotal {}",
+                    bytes_text(k.saturating_mul(1024))
+                )]),
                 None => Err(p),
             },
             Err(_) => Err(p),
@@ -360,22 +444,45 @@ fn memlock(ctx: &Ctx) -> Finding {
                 return host(id, Status::Warn, p.to_string(), None);
             }
         },
-        Err(p) => return host(id, Status::Warn, format!("memlock limit not verified: {p}"), None),
+        Err(p) => {
+            return host(
+                id,
+                Status::Warn,
+                format!("memlock limit not verified: {p}"),
+                None,
+            );
+        }
     };
     let need = ctx.opts.memlock_min_bytes;
-    let limits = format!("memlock limit {} (hard {})", bytes_text(soft), bytes_text(hard));
+    let limits = format!(
+        "memlock limit {} (hard {})",
+        bytes_text(soft),
+        bytes_text(hard)
+    );
     if soft >= need {
-        return host(id, Status::Ok, format!("{limits}, need {}", bytes_text(need)), None);
+        return host(
+            id,
+            Status::Ok,
+            format!("{limits}, need {}", bytes_text(need)),
+            None,
+        );
     }
     if has_ipc_lock(ctx) {
         return host(
             id,
             Status::Ok,
-            format!("{limits}, below {} but the process has CAP_IPC_LOCK, which lifts it", bytes_text(need)),
+            format!(
+                "{limits}, below {} but the process has CAP_IPC_LOCK, which lifts it",
+                bytes_text(need)
+            ),
             None,
         );
     }
-    let status = if ctx.opts.mlockall { Status::Fail } else { Status::Warn };
+    let status = if ctx.opts.mlockall {
+        Status::Fail
+    } else {
+        Status::Warn
+    };
     host(
         id,
         status,
@@ -403,7 +510,10 @@ fn numa_balancing(ctx: &Ctx) -> Finding {
         Ok(v) if nodes <= 1 => host(
             id,
             Status::Ok,
-            format!("kernel.numa_balancing={} on a single NUMA node: inactive", plain(&v)),
+            format!(
+                "kernel.numa_balancing={} on a single NUMA node: inactive",
+                plain(&v)
+            ),
             None,
         ),
         Ok(v) => host(
@@ -413,12 +523,23 @@ fn numa_balancing(ctx: &Ctx) -> Finding {
                 "kernel.numa_balancing={} with {nodes} NUMA nodes: hinting page faults hit the stages",
                 plain(&v)
             ),
-            Some(format!(
+            Some(
                 "sysctl -w kernel.numa_balancing=0 (persist in /etc/sysctl.d/; or boot with numa_balancing=disable)"
-            )),
+                    .to_string(),
+                ),
         ),
-        Err(p) if p.is_missing() => host(id, Status::Ok, "automatic NUMA balancing not built into this kernel", None),
-        Err(p) => host(id, Status::Warn, format!("NUMA balancing not verified: {p}"), None),
+        Err(p) if p.is_missing() => host(
+            id,
+            Status::Ok,
+            "automatic NUMA balancing not built into this kernel",
+            None,
+        ),
+        Err(p) => host(
+            id,
+            Status::Warn,
+            format!("NUMA balancing not verified: {p}"),
+            None,
+        ),
     }
 }
 
@@ -471,7 +592,10 @@ fn watchdog(ctx: &Ctx) -> Finding {
     };
     let what = running.join(" and ");
     if on_hot.is_empty() {
-        let mask_text = mask.as_ref().map(list_or_none).unwrap_or_else(|| "unknown".into());
+        let mask_text = mask
+            .as_ref()
+            .map(list_or_none)
+            .unwrap_or_else(|| "unknown".into());
         return host(
             id,
             Status::Ok,
@@ -484,12 +608,16 @@ fn watchdog(ctx: &Ctx) -> Finding {
             "sysctl -w kernel.watchdog_cpumask={} (persist in /etc/sysctl.d/; nohz_full= sets it at boot)",
             t.to_list_string()
         ),
-        _ => "sysctl -w kernel.nmi_watchdog=0 kernel.soft_watchdog=0 (or boot with nowatchdog)".to_string(),
+        _ => "sysctl -w kernel.nmi_watchdog=0 kernel.soft_watchdog=0 (or boot with nowatchdog)"
+            .to_string(),
     };
     host(
         id,
         Status::Warn,
-        format!("{what} watchdog runs on hot cores {}", on_hot.to_list_string()),
+        format!(
+            "{what} watchdog runs on hot cores {}",
+            on_hot.to_list_string()
+        ),
         Some(fix),
     )
 }
@@ -502,24 +630,45 @@ fn rt_throttling(ctx: &Ctx) -> Finding {
         Ok(v) => match v.parse::<i64>() {
             Ok(n) => n,
             Err(_) => {
-                let p = Problem::malformed("proc/sys/kernel/sched_rt_runtime_us", &v, "not a number");
-                let st = if ctx.opts.realtime { Status::Warn } else { Status::Ok };
+                let p =
+                    Problem::malformed("proc/sys/kernel/sched_rt_runtime_us", &v, "not a number");
+                let st = if ctx.opts.realtime {
+                    Status::Warn
+                } else {
+                    Status::Ok
+                };
                 return host(id, st, p.to_string(), None);
             }
         },
         Err(p) => {
-            let st = if ctx.opts.realtime && !p.is_missing() { Status::Warn } else { Status::Ok };
-            return host(id, st, format!("real-time throttling not exposed: {p}"), None);
+            let st = if ctx.opts.realtime && !p.is_missing() {
+                Status::Warn
+            } else {
+                Status::Ok
+            };
+            return host(
+                id,
+                st,
+                format!("real-time throttling not exposed: {p}"),
+                None,
+            );
         }
     };
     if runtime < 0 {
-        return host(id, Status::Ok, "kernel.sched_rt_runtime_us=-1 (no RT throttling)", None);
+        return host(
+            id,
+            Status::Ok,
+            "kernel.sched_rt_runtime_us=-1 (no RT throttling)",
+            None,
+        );
     }
     if !ctx.opts.realtime {
         return host(
             id,
             Status::Ok,
-            format!("kernel.sched_rt_runtime_us={runtime}; stages run SCHED_OTHER, so RT throttling does not apply"),
+            format!(
+                "kernel.sched_rt_runtime_us={runtime}; stages run SCHED_OTHER, so RT throttling does not apply"
+            ),
             None,
         );
     }
@@ -534,7 +683,7 @@ fn rt_throttling(ctx: &Ctx) -> Finding {
         Status::Warn,
         format!(
             "kernel.sched_rt_runtime_us={runtime} of sched_rt_period_us={period}: real-time stages are stopped for {} µs every period",
-            (period - runtime).max(0)
+            period.saturating_sub(runtime).max(0)
         ),
         Some(
             "sysctl -w kernel.sched_rt_runtime_us=-1 (only with isolated cores: a spinning SCHED_FIFO task otherwise starves its core's kernel threads)"
@@ -585,16 +734,28 @@ fn boost(ctx: &Ctx) -> Finding {
         Some(want) if want != on => host(
             id,
             Status::Warn,
-            format!("turbo/boost is {onoff} ({desc}), wanted {}", if want { "on" } else { "off" }),
+            format!(
+                "turbo/boost is {onoff} ({desc}), wanted {}",
+                if want { "on" } else { "off" }
+            ),
             Some((if want { cmd_on } else { cmd_off }).to_string()),
         ),
-        Some(_) => host(id, Status::Ok, format!("turbo/boost is {onoff} ({desc}) as wanted"), None),
+        Some(_) => host(
+            id,
+            Status::Ok,
+            format!("turbo/boost is {onoff} ({desc}) as wanted"),
+            None,
+        ),
         None => host(
             id,
             Status::Ok,
             format!(
                 "turbo/boost is {onoff} ({desc}){}",
-                if on { "; clocks then vary with thermal headroom" } else { "" }
+                if on {
+                    "; clocks then vary with thermal headroom"
+                } else {
+                    ""
+                }
             ),
             None,
         ),
@@ -609,10 +770,14 @@ mod tests {
     fn selectors() {
         assert_eq!(selected("always [madvise] never"), Some("madvise"));
         assert_eq!(selected("[always] madvise never"), Some("always"));
-        assert_eq!(selected("always defer [defer+madvise] madvise never"), Some("defer+madvise"));
+        assert_eq!(
+            selected("always defer [defer+madvise] madvise never"),
+            Some("defer+madvise")
+        );
         assert_eq!(selected("always madvise never"), None);
         assert_eq!(selected("]["), None);
         assert_eq!(selected("[]"), None);
+        assert_eq!(selected("[a\u{1b}b]"), None);
     }
 
     #[test]
@@ -628,7 +793,10 @@ mod tests {
 
     #[test]
     fn meminfo() {
-        assert_eq!(meminfo_kib("SwapTotal:       1024 kB\n", "SwapTotal"), Some(1024));
+        assert_eq!(
+            meminfo_kib("SwapTotal:       1024 kB\n", "SwapTotal"),
+            Some(1024)
+        );
         assert_eq!(meminfo_kib("SwapTotal:\n", "SwapTotal"), None);
     }
 }

@@ -136,7 +136,10 @@ mod tests {
         assert_eq!(iso.flags, vec!["managed_irq", "domain"]);
         assert_eq!(iso.cpus.to_list_string(), "4-5");
         assert!(iso.domain());
-        assert_eq!(c.cpus("nohz_full", None).unwrap().unwrap().to_list_string(), "2-3");
+        assert_eq!(
+            c.cpus("nohz_full", None).unwrap().unwrap().to_list_string(),
+            "2-3"
+        );
     }
 
     #[test]

@@ -71,7 +71,9 @@ impl CpuInfo {
         let Some(first) = iter.next() else {
             return BTreeSet::new();
         };
-        iter.fold(first.clone(), |acc, f| acc.intersection(f).cloned().collect())
+        iter.fold(first.clone(), |acc, f| {
+            acc.intersection(f).cloned().collect()
+        })
     }
 
     pub fn is_vm(&self) -> bool {
@@ -139,7 +141,11 @@ impl<'a> Ctx<'a> {
             Err(p) => match &cmdline {
                 Ok(c) => match c.isolcpus(last_cpu) {
                     Some(Ok(iso)) => Ok(Known {
-                        cpus: if iso.domain() { iso.cpus } else { CpuSet::new() },
+                        cpus: if iso.domain() {
+                            iso.cpus
+                        } else {
+                            CpuSet::new()
+                        },
                         source: "isolcpus= on /proc/cmdline".into(),
                     }),
                     Some(Err(v)) => Err(format!("{p}; isolcpus={v} does not parse")),
@@ -220,11 +226,28 @@ impl<'a> Ctx<'a> {
             .map(|k| k.cpus.difference(&self.hot))
     }
 
+    /// Hot cores that are online (all hot cores when the online set is
+    /// unknown): what fixes name.
+    pub fn hot_online(&self) -> CpuSet {
+        match &self.online {
+            Ok(k) => self.hot.intersection(&k.cpus),
+            Err(_) => self
+                .hot
+                .iter()
+                .filter(|c| *c <= crate::cpulist::MAX_CPU_ID)
+                .collect(),
+        }
+    }
+
     /// Where IRQs, watchdogs and kernel threads should go: housekeeping CPUs
     /// that are not isolated, or all housekeeping CPUs if every one is.
     pub fn irq_target(&self) -> Option<CpuSet> {
         let hk = self.housekeeping()?;
-        let iso = self.isolated.as_ref().map(|k| k.cpus.clone()).unwrap_or_default();
+        let iso = self
+            .isolated
+            .as_ref()
+            .map(|k| k.cpus.clone())
+            .unwrap_or_default();
         let preferred = hk.difference(&iso);
         Some(if preferred.is_empty() { hk } else { preferred })
     }
@@ -266,12 +289,17 @@ fn read_allowed(root: &HostRoot, given: Option<&CpuSet>) -> Result<CpuSet, Strin
             .map(|v| v.trim().to_string())
     };
     if let Some(v) = field("Cpus_allowed_list:") {
-        return parse_cpu_list(&v).map_err(|e| Problem::malformed(rel, &v, &e.to_string()).to_string());
+        return parse_cpu_list(&v)
+            .map_err(|e| Problem::malformed(rel, &v, &e.to_string()).to_string());
     }
     if let Some(v) = field("Cpus_allowed:") {
-        return crate::cpulist::parse_cpu_mask(&v).map_err(|e| Problem::malformed(rel, &v, &e.to_string()).to_string());
+        return crate::cpulist::parse_cpu_mask(&v)
+            .map_err(|e| Problem::malformed(rel, &v, &e.to_string()).to_string());
     }
-    Err(format!("no Cpus_allowed_list in {}", crate::root::shown(rel)))
+    Err(format!(
+        "no Cpus_allowed_list in {}",
+        crate::root::shown(rel)
+    ))
 }
 
 /// `sys/devices/system/node/nodeN/cpulist` for every node; a node whose
@@ -281,7 +309,12 @@ fn read_numa(root: &HostRoot) -> Result<Vec<(usize, CpuSet)>, Problem> {
     let nodes = root.list_numbered(dir, "node")?;
     Ok(nodes
         .into_iter()
-        .filter_map(|n| Some((n, read_plain_list(root, &format!("{dir}/node{n}/cpulist")).ok()?)))
+        .filter_map(|n| {
+            Some((
+                n,
+                read_plain_list(root, &format!("{dir}/node{n}/cpulist")).ok()?,
+            ))
+        })
         .collect())
 }
 
@@ -309,7 +342,11 @@ fn merge(plan: &HostPlan) -> Vec<Planned> {
 }
 
 /// Reads and parses a CPU-list file.
-pub(crate) fn read_list(root: &HostRoot, rel: &str, last: Option<usize>) -> Result<CpuSet, Problem> {
+pub(crate) fn read_list(
+    root: &HostRoot,
+    rel: &str,
+    last: Option<usize>,
+) -> Result<CpuSet, Problem> {
     let s = root.read_trimmed(rel)?;
     parse_cpu_list_with_last(&s, last).map_err(|e| Problem::malformed(rel, &s, &e.to_string()))
 }
@@ -340,9 +377,32 @@ pub(crate) fn finding(
         check,
         core,
         status,
-        observed: observed.into(),
-        fix,
+        observed: printable(&observed.into(), 600),
+        fix: fix.map(|f| {
+            f.lines()
+                .map(|l| printable(l, 600))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }),
     }
+}
+
+/// `s` with control characters escaped (file content can hold anything,
+/// and findings end up on terminals), cut at `max` characters.
+pub(crate) fn printable(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A human size: `8 MiB`, `8.0 GiB`, `512 KiB`, `100 bytes`, `unlimited`.
@@ -350,10 +410,15 @@ pub(crate) fn bytes_text(b: u64) -> String {
     if b == u64::MAX {
         return "unlimited".into();
     }
-    const UNITS: [(&str, u64); 4] = [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    const UNITS: [(&str, u64); 4] = [
+        ("TiB", 1 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ];
     for (name, size) in UNITS {
         if b >= size {
-            return if b % size == 0 {
+            return if b.is_multiple_of(size) {
                 format!("{} {name}", b / size)
             } else {
                 format!("{:.1} {name}", b as f64 / size as f64)
@@ -368,6 +433,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn printable_escapes() {
+        assert_eq!(printable("a\u{1b}b\tc", 100), "a\\u{1b}b\\tc");
+        assert_eq!(printable("abcdef", 3), "abc…");
+    }
+
+    #[test]
     fn sizes() {
         assert_eq!(bytes_text(8 << 20), "8 MiB");
         assert_eq!(bytes_text(8_388_604 * 1024), "8.0 GiB");
@@ -378,9 +449,14 @@ mod tests {
 
     #[test]
     fn cpuinfo() {
-        let i = CpuInfo::parse("processor\t: 0\nflags\t\t: a b hypervisor\n\nprocessor\t: 1\nflags\t\t: b hypervisor\n");
+        let i = CpuInfo::parse(
+            "processor\t: 0\nflags\t\t: a b hypervisor\n\nprocessor\t: 1\nflags\t\t: b hypervisor\n",
+        );
         assert_eq!(i.processors, vec![0, 1]);
-        assert_eq!(i.common_flags().into_iter().collect::<Vec<_>>(), vec!["b", "hypervisor"]);
+        assert_eq!(
+            i.common_flags().into_iter().collect::<Vec<_>>(),
+            vec!["b", "hypervisor"]
+        );
         assert!(i.is_vm());
     }
 }

@@ -164,7 +164,7 @@ pub fn parse_cpu_list_with_last(s: &str, last: Option<usize>) -> Result<CpuSet, 
             None => {
                 if group.is_some() {
                     // The kernel only takes a group after a range.
-                    return Err(CpuListError::BadGroup(elem.to_string()));
+                    return Err(CpuListError::BadGroup(short(elem)));
                 }
                 let n = number(range, last)?;
                 (n, n)
@@ -197,7 +197,7 @@ fn number(s: &str, last: Option<usize>) -> Result<usize, CpuListError> {
         return last.ok_or(CpuListError::LastUnknown);
     }
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(CpuListError::BadNumber(s.to_string()));
+        return Err(CpuListError::BadNumber(short(s)));
     }
     let v: u64 = s.parse().map_err(|_| CpuListError::TooLarge(u64::MAX))?;
     if v > MAX_CPU_ID as u64 {
@@ -206,8 +206,17 @@ fn number(s: &str, last: Option<usize>) -> Result<usize, CpuListError> {
     Ok(v as usize)
 }
 
+/// At most 40 characters of `s`, for error messages about huge inputs.
+fn short(s: &str) -> String {
+    let mut out: String = s.chars().take(40).collect();
+    if s.chars().nth(40).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 fn parse_group(g: &str) -> Result<(usize, usize), CpuListError> {
-    let bad = || CpuListError::BadGroup(g.to_string());
+    let bad = || CpuListError::BadGroup(short(g));
     let (u, s) = g.split_once('/').ok_or_else(bad)?;
     let used = number(u, None).map_err(|_| bad())?;
     let size = number(s, None).map_err(|_| bad())?;
@@ -223,7 +232,10 @@ pub fn format_cpu_list(set: &CpuSet) -> String {
     let mut iter = set.iter().peekable();
     while let Some(start) = iter.next() {
         let mut end = start;
-        while iter.peek() == Some(&(end + 1)) {
+        while end
+            .checked_add(1)
+            .is_some_and(|next| iter.peek() == Some(&next))
+        {
             end += 1;
             iter.next();
         }
@@ -244,7 +256,7 @@ pub fn format_cpu_list(set: &CpuSet) -> String {
 /// `0x` is not accepted (the kernel never prints one).
 pub fn parse_cpu_mask(s: &str) -> Result<CpuSet, CpuListError> {
     let t = s.trim();
-    let bad = || CpuListError::BadMask(t.chars().take(40).collect());
+    let bad = || CpuListError::BadMask(short(t));
     if t.is_empty() {
         return Err(bad());
     }
@@ -268,14 +280,15 @@ pub fn parse_cpu_mask(s: &str) -> Result<CpuSet, CpuListError> {
 }
 
 /// Formats a set as a kernel hex mask: the top word without padding, the
-/// others as 8 digits (`1,00000000` is CPU 32); `0` when empty.
+/// others as 8 digits (`1,00000000` is CPU 32); `0` when empty. CPUs above
+/// [`MAX_CPU_ID`] are left out (a mask that wide would be megabytes).
 pub fn format_cpu_mask(set: &CpuSet) -> String {
-    let Some(max) = set.last() else {
+    let Some(max) = set.iter().filter(|c| *c <= MAX_CPU_ID).last() else {
         return "0".to_string();
     };
     let nwords = max / 32 + 1;
     let mut words = vec![0u32; nwords];
-    for cpu in set.iter() {
+    for cpu in set.iter().filter(|c| *c <= MAX_CPU_ID) {
         words[cpu / 32] |= 1 << (cpu % 32);
     }
     let mut out = String::new();
@@ -302,39 +315,89 @@ mod tests {
         assert_eq!(parse_cpu_list("").unwrap(), set(&[]));
         assert_eq!(parse_cpu_list("\n").unwrap(), set(&[]));
         assert_eq!(parse_cpu_list("0").unwrap(), set(&[0]));
-        assert_eq!(parse_cpu_list("0-3,8,10-11\n").unwrap(), set(&[0, 1, 2, 3, 8, 10, 11]));
+        assert_eq!(
+            parse_cpu_list("0-3,8,10-11\n").unwrap(),
+            set(&[0, 1, 2, 3, 8, 10, 11])
+        );
         assert_eq!(parse_cpu_list("3,1,2").unwrap(), set(&[1, 2, 3]));
         assert_eq!(parse_cpu_list("1,,2,").unwrap(), set(&[1, 2]));
         assert_eq!(parse_cpu_list("5-5").unwrap(), set(&[5]));
         assert_eq!(parse_cpu_list("0-1,1-2").unwrap(), set(&[0, 1, 2]));
         assert_eq!(parse_cpu_list("0-9:2/4").unwrap(), set(&[0, 1, 4, 5, 8, 9]));
-        assert_eq!(parse_cpu_list("100-130:2/25").unwrap(), set(&[100, 101, 125, 126]));
+        assert_eq!(
+            parse_cpu_list("100-130:2/25").unwrap(),
+            set(&[100, 101, 125, 126])
+        );
         assert_eq!(parse_cpu_list("0-3:0/2").unwrap(), set(&[]));
         assert_eq!(parse_cpu_list("0-3:4/4").unwrap(), set(&[0, 1, 2, 3]));
-        assert_eq!(parse_cpu_list_with_last("2-N", Some(5)).unwrap(), set(&[2, 3, 4, 5]));
+        assert_eq!(
+            parse_cpu_list_with_last("2-N", Some(5)).unwrap(),
+            set(&[2, 3, 4, 5])
+        );
         assert_eq!(parse_cpu_list_with_last("N", Some(7)).unwrap(), set(&[7]));
     }
 
     #[test]
     fn list_errors() {
-        assert!(matches!(parse_cpu_list("a"), Err(CpuListError::BadNumber(_))));
-        assert!(matches!(parse_cpu_list("-1"), Err(CpuListError::BadNumber(_))));
-        assert!(matches!(parse_cpu_list("1-"), Err(CpuListError::BadNumber(_))));
-        assert!(matches!(parse_cpu_list("1-2-3"), Err(CpuListError::BadNumber(_))));
-        assert!(matches!(parse_cpu_list("+1"), Err(CpuListError::BadNumber(_))));
-        assert!(matches!(parse_cpu_list("0x1"), Err(CpuListError::BadNumber(_))));
-        assert_eq!(parse_cpu_list("3-1"), Err(CpuListError::Reversed { start: 3, end: 1 }));
+        assert!(matches!(
+            parse_cpu_list("a"),
+            Err(CpuListError::BadNumber(_))
+        ));
+        assert!(matches!(
+            parse_cpu_list("-1"),
+            Err(CpuListError::BadNumber(_))
+        ));
+        assert!(matches!(
+            parse_cpu_list("1-"),
+            Err(CpuListError::BadNumber(_))
+        ));
+        assert!(matches!(
+            parse_cpu_list("1-2-3"),
+            Err(CpuListError::BadNumber(_))
+        ));
+        assert!(matches!(
+            parse_cpu_list("+1"),
+            Err(CpuListError::BadNumber(_))
+        ));
+        assert!(matches!(
+            parse_cpu_list("0x1"),
+            Err(CpuListError::BadNumber(_))
+        ));
+        assert_eq!(
+            parse_cpu_list("3-1"),
+            Err(CpuListError::Reversed { start: 3, end: 1 })
+        );
         assert_eq!(parse_cpu_list("65536"), Err(CpuListError::TooLarge(65536)));
         assert!(matches!(
             parse_cpu_list("99999999999999999999999"),
             Err(CpuListError::TooLarge(_))
         ));
-        assert!(matches!(parse_cpu_list("0-3:3/2"), Err(CpuListError::BadGroup(_))));
-        assert!(matches!(parse_cpu_list("0-3:1/0"), Err(CpuListError::BadGroup(_))));
-        assert!(matches!(parse_cpu_list("0-3:1"), Err(CpuListError::BadGroup(_))));
-        assert!(matches!(parse_cpu_list("2:1/2"), Err(CpuListError::BadGroup(_))));
+        assert!(matches!(
+            parse_cpu_list("0-3:3/2"),
+            Err(CpuListError::BadGroup(_))
+        ));
+        assert!(matches!(
+            parse_cpu_list("0-3:1/0"),
+            Err(CpuListError::BadGroup(_))
+        ));
+        assert!(matches!(
+            parse_cpu_list("0-3:1"),
+            Err(CpuListError::BadGroup(_))
+        ));
+        assert!(matches!(
+            parse_cpu_list("2:1/2"),
+            Err(CpuListError::BadGroup(_))
+        ));
         assert_eq!(parse_cpu_list("N"), Err(CpuListError::LastUnknown));
-        assert!(matches!(parse_cpu_list("(null)"), Err(CpuListError::BadNumber(_))));
+        assert!(matches!(
+            parse_cpu_list("(null)"),
+            Err(CpuListError::BadNumber(_))
+        ));
+        let long = "x".repeat(1000);
+        match parse_cpu_list(&long) {
+            Err(CpuListError::BadNumber(t)) => assert_eq!(t.chars().count(), 41),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -342,19 +405,32 @@ mod tests {
         assert_eq!(format_cpu_list(&set(&[])), "");
         assert_eq!(format_cpu_list(&set(&[4])), "4");
         assert_eq!(format_cpu_list(&set(&[0, 1])), "0-1");
-        assert_eq!(format_cpu_list(&set(&[0, 1, 2, 3, 8, 10, 11])), "0-3,8,10-11");
+        assert_eq!(
+            format_cpu_list(&set(&[0, 1, 2, 3, 8, 10, 11])),
+            "0-3,8,10-11"
+        );
         assert_eq!(format_cpu_list(&set(&[1, 3, 5])), "1,3,5");
+        assert_eq!(
+            format_cpu_list(&set(&[usize::MAX - 1, usize::MAX])),
+            format!("{}-{}", usize::MAX - 1, usize::MAX)
+        );
     }
 
     #[test]
     fn masks() {
         assert_eq!(parse_cpu_mask("3\n").unwrap(), set(&[0, 1]));
         assert_eq!(parse_cpu_mask("0").unwrap(), set(&[]));
-        assert_eq!(parse_cpu_mask("ff").unwrap(), set(&[0, 1, 2, 3, 4, 5, 6, 7]));
+        assert_eq!(
+            parse_cpu_mask("ff").unwrap(),
+            set(&[0, 1, 2, 3, 4, 5, 6, 7])
+        );
         assert_eq!(parse_cpu_mask("F0").unwrap(), set(&[4, 5, 6, 7]));
         assert_eq!(parse_cpu_mask("00000000,00000001").unwrap(), set(&[0]));
         assert_eq!(parse_cpu_mask("1,00000000").unwrap(), set(&[32]));
-        assert_eq!(parse_cpu_mask("80000000,00000000,00000002").unwrap(), set(&[1, 95]));
+        assert_eq!(
+            parse_cpu_mask("80000000,00000000,00000002").unwrap(),
+            set(&[1, 95])
+        );
         for bad in ["", " ", "0x3", "g", "1,,2", "123456789", ",1", "1,"] {
             assert!(parse_cpu_mask(bad).is_err(), "{bad:?}");
         }
@@ -365,7 +441,12 @@ mod tests {
         assert_eq!(format_cpu_mask(&set(&[])), "0");
         assert_eq!(format_cpu_mask(&set(&[0, 1])), "3");
         assert_eq!(format_cpu_mask(&set(&[32])), "1,00000000");
-        assert_eq!(format_cpu_mask(&set(&[1, 95])), "80000000,00000000,00000002");
+        assert_eq!(
+            format_cpu_mask(&set(&[1, 95])),
+            "80000000,00000000,00000002"
+        );
         assert_eq!(format_cpu_mask(&set(&[2, 3])), "c");
+        assert_eq!(format_cpu_mask(&set(&[1, usize::MAX])), "2");
+        assert_eq!(format_cpu_mask(&set(&[usize::MAX])), "0");
     }
 }

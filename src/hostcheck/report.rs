@@ -184,7 +184,11 @@ pub fn render_table(report: &Report) -> String {
         .unwrap_or(5)
         .max(5);
     let mut out = String::new();
-    let _ = writeln!(out, "{:<4}  {:<width$}  {:<6} OBSERVED", "", "CHECK", "WHERE");
+    let _ = writeln!(
+        out,
+        "{:<4}  {:<width$}  {:<6} OBSERVED",
+        "", "CHECK", "WHERE"
+    );
     for f in &report.findings {
         let place = match f.core {
             Some(c) => format!("cpu{c}"),
@@ -308,7 +312,8 @@ mod tests {
         assert_eq!(r.exit_code(), 0);
         r.findings.push(f(CheckId::Thp, None, Status::Warn));
         assert_eq!(r.exit_code(), 0);
-        r.findings.push(f(CheckId::CoreOnline, Some(3), Status::Fail));
+        r.findings
+            .push(f(CheckId::CoreOnline, Some(3), Status::Fail));
         assert_eq!(r.worst(), Status::Fail);
         assert_eq!(r.exit_code(), 1);
     }
