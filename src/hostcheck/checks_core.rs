@@ -166,11 +166,21 @@ fn isolcpus_flags(ctx: &Ctx) -> String {
         .and_then(Result::ok)
         .map(|i| i.flags)
         .unwrap_or_default();
+    recommended_flags(&existing)
+}
+
+/// `managed_irq,domain,` when no flags were given; otherwise the given flags
+/// plus `domain` if missing (without it the CPUs are not isolated from the
+/// scheduler and this check would still warn).
+fn recommended_flags(existing: &[String]) -> String {
     if existing.is_empty() {
-        "managed_irq,domain,".to_string()
-    } else {
-        format!("{},", existing.join(","))
+        return "managed_irq,domain,".to_string();
     }
+    let mut flags: Vec<&str> = existing.iter().map(String::as_str).collect();
+    if !flags.contains(&"domain") {
+        flags.push("domain");
+    }
+    format!("{},", flags.join(","))
 }
 
 /// When every online CPU is hot, isolating them all is impossible (the
@@ -845,6 +855,17 @@ mod tests {
             parse_interrupts("garbage\n1: x y")
                 .get(&1)
                 .is_some_and(|m| m.is_empty())
+        );
+    }
+
+    #[test]
+    fn isolcpus_flag_advice() {
+        let v = |f: &[&str]| f.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(recommended_flags(&[]), "managed_irq,domain,");
+        assert_eq!(recommended_flags(&v(&["nohz"])), "nohz,domain,");
+        assert_eq!(
+            recommended_flags(&v(&["domain", "managed_irq"])),
+            "domain,managed_irq,"
         );
     }
 

@@ -38,7 +38,7 @@
 //! |---|---|---|---|
 //! | `core-online` | in `/sys/devices/system/cpu/online` | online set unknown | offline (fix: `echo 1 > …/cpuN/online`) or absent (fix: pick an online CPU) |
 //! | `core-allowed` | in `Cpus_allowed_list` of `/proc/self/status` (or [`HostPlan::allowed_cpus`]) | unknown | not allowed: tickwire pins only inside its affinity (fix: `taskset -c …`, systemd `CPUAffinity=`, `cpuset.cpus`). Note `isolcpus=` removes isolated CPUs from the default affinity, so a tuned box needs the `taskset` |
-//! | `isolcpus` | hot core in `/sys/devices/system/cpu/isolated` (or `isolcpus=`); any helper | hot core not isolated (fix: `isolcpus=managed_irq,domain,<isolated ∪ hot>`, keeping flags already given) | |
+//! | `isolcpus` | hot core in `/sys/devices/system/cpu/isolated` (or `isolcpus=`); any helper | hot core not isolated (fix: `isolcpus=managed_irq,domain,<isolated ∪ hot>`, keeping flags already given and adding `domain`; when every online CPU is hot the fix is to free one first, as the kernel keeps a housekeeping CPU) | |
 //! | `nohz-full` | hot core in `/sys/devices/system/cpu/nohz_full` (or `nohz_full=`); any helper | hot core keeps the tick (fix: `nohz_full=<nohz ∪ hot>`) | |
 //! | `rcu-nocbs` | hot core in `rcu_nocbs=` or `nohz_full` (which implies it); any helper | hot core runs its RCU callbacks (fix: `rcu_nocbs=<listed ∪ hot>`) | |
 //! | `smt-sibling` | no sibling, or siblings isolated and unplanned; any helper | a sibling of a hot core runs a helper, or is left to the OS (fix: move the helper / `echo 0 > …/cpuS/online` / `nosmt`) | a sibling of a hot core runs another hot stage (fix: different physical cores, or `echo off > /sys/devices/system/cpu/smt/control`) |
@@ -63,6 +63,11 @@
 //! | `watchdog` | lockup watchdogs off or kept off hot cores by `kernel.watchdog_cpumask` | soft-lockup/NMI watchdog on a hot core (fix: `sysctl -w kernel.watchdog_cpumask=<housekeeping>`) | |
 //! | `rt-throttling` | reported only (tickwire runs SCHED_OTHER) | with [`CheckOptions::realtime`], `sched_rt_runtime_us` ≠ -1 (fix: `sysctl -w kernel.sched_rt_runtime_us=-1`) | |
 //! | `boost` | reported only, or as [`CheckOptions::want_boost`] asks | differs from `want_boost` (fix: `intel_pstate/no_turbo` or `cpufreq/boost`) | |
+//!
+//! A planned core known not to be online gets only its `core-online` FAIL.
+//! Fixes that change the kernel command line read `boot with <param>`;
+//! [`render_table`] adds one line on how to do that (GRUB) under the table.
+//! Fix lists name only online hot cores, merged with what is already set.
 //!
 //! `/proc/self/limits` and `/proc/self/status` describe the process that
 //! runs the check: call it from the `tickwire` process itself (as `run`
