@@ -8,10 +8,10 @@ mod common;
 use std::time::Duration;
 
 use tickwire::app::demo::{DemoOptions, DemoOutput, run_demo};
-use tickwire::venue::Faults;
 use tickwire_config::Config;
 use tickwire_core::source::Pace;
 use tickwire_telemetry::Report;
+use venue_sim::Faults;
 
 fn options(frames: usize, faults: Faults) -> DemoOptions {
     DemoOptions {
@@ -157,11 +157,11 @@ fn order_faults_are_retried_or_reconciled_never_doubled() {
     let faults = Faults {
         order_5xx_pct: 30,
         order_429_pct: 10,
-        order_no_answer_pct: 10,
+        order_no_answer_pct: 20,
         seed: 3,
         ..Faults::default()
     };
-    let (out, report) = demo(&cfg, &options(20_000, faults));
+    let (out, report) = demo(&cfg, &options(40_000, faults));
     assert_consistent(&out, &report);
     let router = &out.live.router.as_ref().expect("router").stats;
     assert!(

@@ -14,9 +14,9 @@ mod common;
 use std::time::Duration;
 
 use tickwire::app::demo::{DemoOptions, run_demo};
-use tickwire::venue::Faults;
 use tickwire_core::source::Pace;
 use tickwire_telemetry::Report;
+use venue_sim::Faults;
 
 fn run(file: &str, market: &str, tickers: u64, bid: &str, ask: &str, faults: Faults) {
     let Some(dir) = common::marketdata() else {

@@ -9,14 +9,20 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use tickwire::app::record::{RecordOptions, record};
-use tickwire::venue::{SimConfig, VenueSim};
 use tickwire_capture::Capture;
 use tickwire_core::types::{Market, SymbolName};
+use venue_sim::{SimConfig, VenueSim};
 
 #[test]
 fn recorded_live_feed_replays_with_every_book_check_matching() {
-    let mut cfg = SimConfig::synthetic(6_000, "key", "secret");
-    cfg.pace = tickwire_core::source::Pace::Recorded { speed: 20.0 };
+    let bytes = tickwire_capture::synth::synthetic_session(7, Market::Spot, 6_000);
+    let source = (
+        "synthetic".to_string(),
+        bytes,
+        Some(venue_sim::Market::Spot),
+    );
+    let mut cfg = SimConfig::synthetic(vec![source], "key", "secret");
+    cfg.pace = venue_sim::Pace::Recorded { speed: 20.0 };
     let sim = VenueSim::start(cfg).expect("simulator starts");
     let out = std::env::temp_dir().join(format!("tickwire-record-{}.twcap", std::process::id()));
     let stats = record(

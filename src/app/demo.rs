@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 
 use crate::app::session::{LiveOptions, LiveRunError, LiveRunOutput, run_live};
-use crate::venue::{AccountView, Faults, SimConfig, SimStats, VenueSim, WireStamps};
 use tickwire_book::SnapshotPolicy;
 use tickwire_capture::Capture;
+use tickwire_capture::synth::synthetic_session;
 use tickwire_config::Config;
 use tickwire_config::schema::VenueConf;
 use tickwire_core::hist::LatencySummary;
@@ -22,6 +22,7 @@ use tickwire_core::source::Pace;
 use tickwire_core::types::{Market, Qty, SymbolName};
 use tickwire_router::binance::{Credentials, client_order_id};
 use tickwire_runtime::Ticker;
+use venue_sim::{AccountView, Faults, SimConfig, SimStats, VenueSim, WireStamps};
 
 /// Most orders whose wire-to-wire latency is measured.
 const TRACE_ORDERS: usize = 1 << 16;
@@ -50,7 +51,7 @@ pub struct DemoOptions {
 pub enum DemoError {
     /// The simulator could not start.
     #[error(transparent)]
-    Sim(#[from] crate::venue::SimError),
+    Sim(#[from] venue_sim::SimError),
     /// The captures do not suit the demo.
     #[error("{0}")]
     Capture(String),
@@ -144,6 +145,15 @@ fn served(opts: &DemoOptions) -> Result<(Market, Vec<SymbolName>), DemoError> {
     Ok((market, symbols))
 }
 
+/// The simulator's name for a market (it shares no types with tickwire).
+fn sim_market(m: Market) -> venue_sim::Market {
+    match m {
+        Market::Spot => venue_sim::Market::Spot,
+        Market::Usdm => venue_sim::Market::UsdM,
+        Market::Coinm => venue_sim::Market::CoinM,
+    }
+}
+
 fn random_hex(n: usize) -> String {
     use rand::Rng;
     let mut rng = rand::rng();
@@ -190,9 +200,21 @@ fn wire_to_wire(
 pub fn run_demo(cfg: &Config, opts: &DemoOptions) -> Result<DemoOutput, DemoError> {
     let (market, symbols) = served(opts)?;
     let (api_key, api_secret) = (random_hex(64), random_hex(64));
-    let mut sim_cfg = SimConfig::synthetic(opts.synthetic_frames, &api_key, &api_secret);
-    sim_cfg.sources = opts.captures.clone();
-    sim_cfg.pace = opts.pace;
+    let mut sim_cfg = if opts.captures.is_empty() {
+        let bytes = synthetic_session(7, Market::Spot, opts.synthetic_frames);
+        let source = (
+            "synthetic-spot-btcusdt".to_string(),
+            bytes,
+            Some(venue_sim::Market::Spot),
+        );
+        SimConfig::synthetic(vec![source], &api_key, &api_secret)
+    } else {
+        SimConfig::files(opts.captures.clone(), &api_key, &api_secret)
+    };
+    sim_cfg.pace = match opts.pace {
+        Pace::Max => venue_sim::Pace::Max,
+        Pace::Recorded { speed } => venue_sim::Pace::Recorded { speed },
+    };
     sim_cfg.faults = opts.faults.clone();
     sim_cfg.max_take_pct = cfg.app.paper.max_take_pct;
     let sim = VenueSim::start(sim_cfg)?;
@@ -200,7 +222,13 @@ pub fn run_demo(cfg: &Config, opts: &DemoOptions) -> Result<DemoOutput, DemoErro
     let mut venue = cfg.app.venue.clone().unwrap_or_else(default_venue);
     venue.market = market;
     venue.symbols = symbols.iter().map(|s| s.as_str().to_string()).collect();
-    venue.ws_url = format!("ws://{}", sim.ws_addr());
+    // One simulator port serves every market, told apart by a path prefix.
+    let ws_prefix = match market {
+        Market::Spot => "",
+        Market::Usdm => "/usdm",
+        Market::Coinm => "/coinm",
+    };
+    venue.ws_url = format!("ws://{}{ws_prefix}", sim.ws_addr());
     venue.rest_url = format!("http://{}", sim.http_addr());
     venue.key_file.clear();
     let mut cfg = cfg.clone();
@@ -247,7 +275,9 @@ pub fn run_demo(cfg: &Config, opts: &DemoOptions) -> Result<DemoOutput, DemoErro
         .map(|(i, s)| PositionCheck {
             symbol: s.as_str().to_string(),
             risk: live.run.risk.positions.get(i).copied().unwrap_or_default(),
-            venue: account.position(market, &s.as_str()),
+            venue: Qty(account
+                .position(sim_market(market), &s.as_str())
+                .to_i64_e8()),
         })
         .collect();
     let trace = live

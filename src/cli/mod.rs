@@ -90,12 +90,13 @@ pub enum Command {
         #[arg(long)]
         conf: Option<PathBuf>,
     },
-    /// Run the Binance-compatible venue simulator on loopback: WebSocket
-    /// combined streams served from a capture (or the synthetic session),
-    /// REST depth snapshots consistent with the stream, signed order entry,
-    /// a user-data stream, and fault switches. Needs TICKWIRE_API_KEY and
-    /// TICKWIRE_API_SECRET (the credentials clients must sign with).
-    VenueSim(crate::venue::VenueSimArgs),
+    /// Run the independent Binance venue simulator on loopback (its own
+    /// book, matching and wire types; tools/venue-sim/PROTOCOL.md): market
+    /// streams served from a capture (or the synthetic session), REST depth
+    /// snapshots, signed order entry, user-data streams and fault switches.
+    /// Needs TICKWIRE_API_KEY and TICKWIRE_API_SECRET (the credentials
+    /// clients must sign with).
+    VenueSim(tools::VenueSimCmd),
     /// Print the top levels of every book in an rkyv snapshot file
     /// (zero-copy: mmap + validated access, no deserialization).
     Snapshot {
@@ -123,7 +124,7 @@ pub fn main() -> ExitCode {
         } => tools::compare(&baseline, &new, &max_regress),
         Command::CheckConf { conf } => tools::check_conf(conf.as_deref()),
         Command::Snapshot { file, depth } => tools::snapshot(&file, depth),
-        Command::VenueSim(args) => crate::venue::run_cli(args),
+        Command::VenueSim(args) => tools::venue_sim(args),
     };
     match result {
         Ok(code) => code,

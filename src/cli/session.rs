@@ -12,12 +12,12 @@ use clap::Args;
 use crate::app::demo::{DemoOptions, run_demo};
 use crate::app::session::{LiveOptions, run_live};
 use crate::app::session_report::LiveSection;
-use crate::venue::cli::FaultArgs;
 use tickwire_book::SnapshotPolicy;
 use tickwire_core::source::Pace;
 use tickwire_router::binance::Credentials;
 use tickwire_telemetry::Report;
 use tickwire_telemetry::rss;
+use venue_sim::FaultArgs;
 
 /// Arguments of `tickwire run`.
 #[derive(Debug, Args)]
@@ -148,7 +148,7 @@ pub(super) fn demo(args: DemoArgs) -> Result<ExitCode, String> {
             args.speed
         ));
     };
-    let faults = args.faults.faults()?;
+    let faults = args.faults.faults().map_err(|e| e.to_string())?;
     let cfg = super::conf::load(args.conf.as_deref())?;
     let opts = DemoOptions {
         captures: args.captures,

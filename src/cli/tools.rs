@@ -125,3 +125,37 @@ pub(super) fn snapshot(file: &Path, depth: usize) -> Result<ExitCode, String> {
     print_top(snap.archived(), depth, &mut out).map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// `tickwire venue-sim`: the simulator's own flags plus the synthetic
+/// session it serves when no capture is named.
+#[derive(Clone, Debug, clap::Args)]
+pub struct VenueSimCmd {
+    /// The simulator's flags and captures.
+    #[command(flatten)]
+    pub sim: venue_sim::VenueSimArgs,
+    /// Frames of the synthetic spot BTCUSDT session served without captures.
+    #[arg(long, default_value_t = 20_000)]
+    pub synthetic_frames: usize,
+    /// Seed of the synthetic session.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+/// Runs the simulator until Ctrl-C or SIGTERM.
+pub(super) fn venue_sim(cmd: VenueSimCmd) -> Result<ExitCode, String> {
+    let memory = if cmd.sim.captures.is_empty() {
+        let bytes = tickwire_capture::synth::synthetic_session(
+            cmd.seed,
+            tickwire_core::types::Market::Spot,
+            cmd.synthetic_frames,
+        );
+        vec![(
+            "synthetic-spot-btcusdt".to_string(),
+            bytes,
+            Some(venue_sim::Market::Spot),
+        )]
+    } else {
+        Vec::new()
+    };
+    venue_sim::run_cli_with_sources(cmd.sim, memory).map_err(|e| e.to_string())
+}

@@ -616,7 +616,7 @@ pub(crate) struct IrqTable {
 }
 
 impl IrqTable {
-    pub fn read(ctx: &Ctx) -> Self {
+    pub(crate) fn read(ctx: &Ctx) -> Self {
         let mut unreadable = 0;
         let affinity = ctx.root.list_numbered("proc/irq", "").map(|irqs| {
             let mut map = BTreeMap::new();

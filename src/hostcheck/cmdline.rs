@@ -14,7 +14,7 @@ pub(crate) struct Cmdline {
 }
 
 impl Cmdline {
-    pub fn parse(s: &str) -> Self {
+    pub(crate) fn parse(s: &str) -> Self {
         let mut params = Vec::new();
         for token in split_quoted(s) {
             if token == "--" {
@@ -31,7 +31,7 @@ impl Cmdline {
 
     /// `Some(value)` for the last occurrence of `name` (`Some(None)` when it
     /// is given without `=`), `None` when absent.
-    pub fn get(&self, name: &str) -> Option<Option<&str>> {
+    pub(crate) fn get(&self, name: &str) -> Option<Option<&str>> {
         let name = normalize(name);
         self.params
             .iter()
@@ -43,14 +43,14 @@ impl Cmdline {
     /// The CPUs of a cpu-list parameter (`nohz_full=`, `rcu_nocbs=`,
     /// `irqaffinity=`): `None` when absent, `Some(Err(text))` when its value
     /// does not parse.
-    pub fn cpus(&self, name: &str, last: Option<usize>) -> Option<Result<CpuSet, String>> {
+    pub(crate) fn cpus(&self, name: &str, last: Option<usize>) -> Option<Result<CpuSet, String>> {
         let value = self.get(name)?.unwrap_or("");
         Some(parse_cpu_list_with_last(value, last).map_err(|_| value.to_string()))
     }
 
     /// `isolcpus=[flag,...,]<cpu-list>`: flags (`domain`, `nohz`,
     /// `managed_irq`) and CPUs. `None` when absent.
-    pub fn isolcpus(&self, last: Option<usize>) -> Option<Result<Isolcpus, String>> {
+    pub(crate) fn isolcpus(&self, last: Option<usize>) -> Option<Result<Isolcpus, String>> {
         let value = self.get("isolcpus")?.unwrap_or("");
         let mut flags = Vec::new();
         let mut rest = value;
@@ -81,7 +81,7 @@ pub(crate) struct Isolcpus {
 impl Isolcpus {
     /// Whether this isolates from the scheduler's load balancing: the
     /// `domain` flag, or no flags at all (the default).
-    pub fn domain(&self) -> bool {
+    pub(crate) fn domain(&self) -> bool {
         self.flags.is_empty() || self.flags.iter().any(|f| f == "domain")
     }
 }

@@ -21,7 +21,7 @@ pub(crate) struct Planned {
 
 impl Planned {
     /// `md+book, feed thread`, or `(no role)`.
-    pub fn roles_text(&self) -> String {
+    pub(crate) fn roles_text(&self) -> String {
         if self.roles.is_empty() {
             "(no role)".to_string()
         } else {
@@ -30,7 +30,7 @@ impl Planned {
     }
 
     /// `busy-spinning` or `helper`.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         if self.hot { "busy-spinning" } else { "helper" }
     }
 }
@@ -44,7 +44,7 @@ pub(crate) struct CpuInfo {
 }
 
 impl CpuInfo {
-    pub fn parse(s: &str) -> Self {
+    pub(crate) fn parse(s: &str) -> Self {
         let mut info = CpuInfo::default();
         for line in s.lines() {
             let Some((key, value)) = line.split_once(':') else {
@@ -66,7 +66,7 @@ impl CpuInfo {
     }
 
     /// Flags every processor has.
-    pub fn common_flags(&self) -> BTreeSet<String> {
+    pub(crate) fn common_flags(&self) -> BTreeSet<String> {
         let mut iter = self.flags.iter();
         let Some(first) = iter.next() else {
             return BTreeSet::new();
@@ -76,7 +76,7 @@ impl CpuInfo {
         })
     }
 
-    pub fn is_vm(&self) -> bool {
+    pub(crate) fn is_vm(&self) -> bool {
         self.flags.iter().any(|f| f.contains("hypervisor"))
     }
 }
@@ -109,7 +109,7 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(root: &'a HostRoot, plan: &HostPlan, opts: &'a CheckOptions) -> Self {
+    pub(crate) fn new(root: &'a HostRoot, plan: &HostPlan, opts: &'a CheckOptions) -> Self {
         let merged = merge(plan);
         let hot: CpuSet = merged.iter().filter(|p| p.hot).map(|p| p.core).collect();
         let cmdline = root.read("proc/cmdline").map(|s| Cmdline::parse(&s));
@@ -219,7 +219,7 @@ impl<'a> Ctx<'a> {
 
     /// Online CPUs that run no busy-spinning stage; `None` when the online
     /// set is unknown.
-    pub fn housekeeping(&self) -> Option<CpuSet> {
+    pub(crate) fn housekeeping(&self) -> Option<CpuSet> {
         self.online
             .as_ref()
             .ok()
@@ -228,7 +228,7 @@ impl<'a> Ctx<'a> {
 
     /// Hot cores that are online (all hot cores when the online set is
     /// unknown): what fixes name.
-    pub fn hot_online(&self) -> CpuSet {
+    pub(crate) fn hot_online(&self) -> CpuSet {
         match &self.online {
             Ok(k) => self.hot.intersection(&k.cpus),
             Err(_) => self
@@ -241,7 +241,7 @@ impl<'a> Ctx<'a> {
 
     /// Where IRQs, watchdogs and kernel threads should go: housekeeping CPUs
     /// that are not isolated, or all housekeeping CPUs if every one is.
-    pub fn irq_target(&self) -> Option<CpuSet> {
+    pub(crate) fn irq_target(&self) -> Option<CpuSet> {
         let hk = self.housekeeping()?;
         let iso = self
             .isolated
@@ -253,16 +253,16 @@ impl<'a> Ctx<'a> {
     }
 
     /// Whether `core` is known to be offline or absent (unknown = no).
-    pub fn not_online(&self, core: usize) -> bool {
+    pub(crate) fn not_online(&self, core: usize) -> bool {
         matches!(&self.online, Ok(k) if !k.cpus.contains(core))
     }
 
-    pub fn is_vm(&self) -> bool {
+    pub(crate) fn is_vm(&self) -> bool {
         self.cpuinfo.as_ref().is_ok_and(CpuInfo::is_vm)
     }
 
     /// `(virtual machine)` or `(no driver loaded?)` for "not exposed" notes.
-    pub fn absent_why(&self) -> &'static str {
+    pub(crate) fn absent_why(&self) -> &'static str {
         if self.is_vm() {
             "virtual machine"
         } else {
@@ -270,7 +270,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    pub fn planned(&self, core: usize) -> Option<&Planned> {
+    pub(crate) fn planned(&self, core: usize) -> Option<&Planned> {
         self.plan.iter().find(|p| p.core == core)
     }
 }

@@ -124,7 +124,7 @@ impl Problem {
         }
     }
 
-    pub fn unreadable(rel: &str, why: &str) -> Self {
+    pub(crate) fn unreadable(rel: &str, why: &str) -> Self {
         Problem {
             path: shown(rel),
             kind: ProblemKind::Unreadable(why.to_string()),
@@ -132,14 +132,14 @@ impl Problem {
     }
 
     /// `content` is quoted (shortened, control characters escaped).
-    pub fn malformed(rel: &str, content: &str, why: &str) -> Self {
+    pub(crate) fn malformed(rel: &str, content: &str, why: &str) -> Self {
         Problem {
             path: shown(rel),
             kind: ProblemKind::Malformed(format!("{} ({why})", snippet(content))),
         }
     }
 
-    pub fn is_missing(&self) -> bool {
+    pub(crate) fn is_missing(&self) -> bool {
         self.kind == ProblemKind::Missing
     }
 }

@@ -14,17 +14,17 @@ use sha2::Sha256;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
-pub const KEY: &str = "sim-test-key-0123456789";
-pub const SECRET: &str = "sim-test-secret-abcdefghijklmnop";
+pub(crate) const KEY: &str = "sim-test-key-0123456789";
+pub(crate) const SECRET: &str = "sim-test-secret-abcdefghijklmnop";
 
-pub fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64
 }
 
-pub fn hmac_hex(secret: &str, payload: &[u8]) -> String {
+pub(crate) fn hmac_hex(secret: &str, payload: &[u8]) -> String {
     let mut m = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     m.update(payload);
     m.finalize()
@@ -35,7 +35,7 @@ pub fn hmac_hex(secret: &str, payload: &[u8]) -> String {
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
-pub fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     let mut o = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
@@ -47,7 +47,7 @@ pub fn enc(s: &str) -> String {
     o
 }
 
-pub fn query(params: &[(&str, &str)]) -> String {
+pub(crate) fn query(params: &[(&str, &str)]) -> String {
     params
         .iter()
         .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
@@ -56,36 +56,36 @@ pub fn query(params: &[(&str, &str)]) -> String {
 }
 
 #[derive(Debug)]
-pub struct Resp {
+pub(crate) struct Resp {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
 impl Resp {
-    pub fn header(&self, n: &str) -> Option<&str> {
+    pub(crate) fn header(&self, n: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(n))
             .map(|(_, v)| v.as_str())
     }
-    pub fn header_exact(&self, n: &str) -> Option<&str> {
+    pub(crate) fn header_exact(&self, n: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k == n)
             .map(|(_, v)| v.as_str())
     }
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
     }
-    pub fn code(&self) -> i64 {
+    pub(crate) fn code(&self) -> i64 {
         self.json()["code"].as_i64().unwrap_or(0)
     }
 }
 
 /// A keep-alive HTTP/1.1 client.
-pub struct Http {
+pub(crate) struct Http {
     addr: SocketAddr,
     conn: Option<TcpStream>,
     pub timeout: Duration,
@@ -93,7 +93,7 @@ pub struct Http {
 }
 
 impl Http {
-    pub fn new(addr: SocketAddr) -> Http {
+    pub(crate) fn new(addr: SocketAddr) -> Http {
         Http {
             addr,
             conn: None,
@@ -150,7 +150,7 @@ impl Http {
         }
     }
 
-    pub fn try_send(
+    pub(crate) fn try_send(
         &mut self,
         method: &str,
         target: &str,
@@ -213,7 +213,7 @@ impl Http {
         Err(std::io::ErrorKind::UnexpectedEof.into())
     }
 
-    pub fn send(
+    pub(crate) fn send(
         &mut self,
         method: &str,
         target: &str,
@@ -224,13 +224,13 @@ impl Http {
             .unwrap_or_else(|e| panic!("{method} {target}: {e}"))
     }
 
-    pub fn get(&mut self, target: &str) -> Resp {
+    pub(crate) fn get(&mut self, target: &str) -> Resp {
         self.send("GET", target, &[], "")
     }
 
     /// A SIGNED request the documented way: params percent-encoded in the
     /// query string, `timestamp` added, HMAC over the encoded query.
-    pub fn signed(&mut self, method: &str, path: &str, params: &[(&str, &str)]) -> Resp {
+    pub(crate) fn signed(&mut self, method: &str, path: &str, params: &[(&str, &str)]) -> Resp {
         let ts = now_ms().to_string();
         let mut p: Vec<(&str, &str)> = params.to_vec();
         p.push(("timestamp", &ts));
@@ -245,7 +245,12 @@ impl Http {
     }
 
     /// Like [`Http::signed`] with the params in a form body.
-    pub fn signed_body(&mut self, method: &str, path: &str, params: &[(&str, &str)]) -> Resp {
+    pub(crate) fn signed_body(
+        &mut self,
+        method: &str,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> Resp {
         let ts = now_ms().to_string();
         let mut p: Vec<(&str, &str)> = params.to_vec();
         p.push(("timestamp", &ts));
@@ -260,7 +265,7 @@ impl Http {
     }
 
     /// Polls a GET until it answers 200 or the deadline passes.
-    pub fn get_until_ok(&mut self, target: &str, within: Duration) -> Resp {
+    pub(crate) fn get_until_ok(&mut self, target: &str, within: Duration) -> Resp {
         let deadline = Instant::now() + within;
         loop {
             let r = self.get(target);
@@ -272,9 +277,9 @@ impl Http {
     }
 }
 
-pub type Ws = WebSocket<MaybeTlsStream<TcpStream>>;
+pub(crate) type Ws = WebSocket<MaybeTlsStream<TcpStream>>;
 
-pub fn ws_try(addr: SocketAddr, path: &str) -> Result<Ws, tungstenite::Error> {
+pub(crate) fn ws_try(addr: SocketAddr, path: &str) -> Result<Ws, tungstenite::Error> {
     let (ws, _) = tungstenite::connect(format!("ws://{addr}{path}"))?;
     if let MaybeTlsStream::Plain(s) = ws.get_ref() {
         s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
@@ -282,13 +287,13 @@ pub fn ws_try(addr: SocketAddr, path: &str) -> Result<Ws, tungstenite::Error> {
     Ok(ws)
 }
 
-pub fn ws(addr: SocketAddr, path: &str) -> Ws {
+pub(crate) fn ws(addr: SocketAddr, path: &str) -> Ws {
     ws_try(addr, path).unwrap_or_else(|e| panic!("connect {path}: {e}"))
 }
 
 /// What one read gave.
 #[derive(Debug, PartialEq)]
-pub enum Got {
+pub(crate) enum Got {
     Text(String),
     Pong,
     Ping,
@@ -296,7 +301,7 @@ pub enum Got {
     Closed,
 }
 
-pub fn read_one(ws: &mut Ws) -> Got {
+pub(crate) fn read_one(ws: &mut Ws) -> Got {
     match ws.read() {
         Ok(Message::Text(t)) => Got::Text(t.to_string()),
         Ok(Message::Pong(_)) => Got::Pong,
@@ -316,7 +321,7 @@ pub fn read_one(ws: &mut Ws) -> Got {
 }
 
 /// The next text frame before `deadline` (`None` at the deadline or close).
-pub fn next_text(ws: &mut Ws, deadline: Instant) -> Option<String> {
+pub(crate) fn next_text(ws: &mut Ws, deadline: Instant) -> Option<String> {
     while Instant::now() < deadline {
         match read_one(ws) {
             Got::Text(t) => return Some(t),
@@ -328,7 +333,7 @@ pub fn next_text(ws: &mut Ws, deadline: Instant) -> Option<String> {
 }
 
 /// Reads until `pred` accepts a JSON text frame (returned) or the deadline.
-pub fn wait_json(
+pub(crate) fn wait_json(
     ws: &mut Ws,
     within: Duration,
     mut pred: impl FnMut(&Value) -> bool,
@@ -344,12 +349,12 @@ pub fn wait_json(
     None
 }
 
-pub fn send_text(ws: &mut Ws, t: &str) {
+pub(crate) fn send_text(ws: &mut Ws, t: &str) {
     ws.send(Message::Text(t.to_string().into())).expect("send");
 }
 
 /// Polls `f` until it is true or the deadline passes.
-pub fn eventually(within: Duration, mut f: impl FnMut() -> bool) -> bool {
+pub(crate) fn eventually(within: Duration, mut f: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
         if f() {
@@ -376,7 +381,7 @@ impl Rng {
 }
 
 /// A generated capture.
-pub struct Session {
+pub(crate) struct Session {
     pub bytes: Vec<u8>,
     /// Tickers emitted.
     pub tickers: usize,
@@ -397,7 +402,7 @@ pub struct Session {
 /// 60000.00, best ask from 60000.01 (spot) / 60000.1 (futures)) so order
 /// tests know what is marketable. Five diffs come before the snapshot line;
 /// the snapshot is the book after the third (its id is that diff's `u`).
-pub fn session(futures: bool, n: usize, seed: u64) -> Session {
+pub(crate) fn session(futures: bool, n: usize, seed: u64) -> Session {
     let mut rng = Rng(seed.max(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     // Price in ticks: spot tick 0.01, futures 0.1. Quantity units: 1e-5 / 1e-3.
     let (ticks_per_unit, mid): (i64, i64) = if futures {
@@ -620,7 +625,7 @@ pub fn session(futures: bool, n: usize, seed: u64) -> Session {
 
 /// A client-side book: Binance's "manage a local order book" procedure.
 #[derive(Default)]
-pub struct LocalBook {
+pub(crate) struct LocalBook {
     pub futures: bool,
     pub bids: BTreeMap<i128, (String, String)>,
     pub asks: BTreeMap<i128, (String, String)>,
@@ -633,7 +638,7 @@ pub struct LocalBook {
     pub first_applied: Option<(u64, u64)>,
 }
 
-pub fn px_key(s: &str) -> i128 {
+pub(crate) fn px_key(s: &str) -> i128 {
     let (i, f) = s.split_once('.').unwrap_or((s, ""));
     let mut f = f.to_string();
     while f.len() < 12 {
@@ -647,7 +652,7 @@ fn is_zero(q: &str) -> bool {
 }
 
 impl LocalBook {
-    pub fn load(&mut self, snap: &Value) {
+    pub(crate) fn load(&mut self, snap: &Value) {
         self.bids.clear();
         self.asks.clear();
         for (side, m) in [("bids", &mut self.bids), ("asks", &mut self.asks)] {
@@ -676,7 +681,7 @@ impl LocalBook {
     }
 
     /// Applies a diff by the market's rules; `Err` on a gap.
-    pub fn on_diff(&mut self, d: &Value) -> Result<bool, String> {
+    pub(crate) fn on_diff(&mut self, d: &Value) -> Result<bool, String> {
         let (uu, u) = (d["U"].as_u64().unwrap(), d["u"].as_u64().unwrap());
         if !self.synced {
             let (old, bridges) = if self.futures {
@@ -720,7 +725,7 @@ impl LocalBook {
 
 /// Result of [`sync_and_check`].
 #[derive(Debug, Default)]
-pub struct SyncReport {
+pub(crate) struct SyncReport {
     pub depth_last_update_id: u64,
     pub first_applied: Option<(u64, u64)>,
     pub applied: u64,
@@ -735,7 +740,7 @@ pub struct SyncReport {
 /// `depth_path` as the docs say, keeps a local book until `idle` passes
 /// without a frame (or `max` elapses), and checks every bookTicker whose
 /// `u` matches an applied diff.
-pub fn sync_and_check(
+pub(crate) fn sync_and_check(
     http: &mut Http,
     ws_addr: SocketAddr,
     ws_path: &str,
@@ -807,7 +812,7 @@ pub fn sync_and_check(
 
 /// Prepends a frame `gap` before the session so that, at recorded pace,
 /// several connections can join before the first real frame.
-pub fn delayed(bytes: &[u8], gap: Duration) -> Vec<u8> {
+pub(crate) fn delayed(bytes: &[u8], gap: Duration) -> Vec<u8> {
     let first: u64 = std::str::from_utf8(bytes)
         .unwrap()
         .split(' ')
