@@ -320,6 +320,18 @@ fn float_quantity_is_refused_with_quoting_fix() {
 }
 
 #[test]
+fn float_in_an_integer_key_is_told_to_write_a_whole_number_not_to_quote_it() {
+    let e = expect_err(load_edited(
+        "float-int",
+        false,
+        "max_open_orders = 8",
+        "max_open_orders = 8.5",
+    ));
+    assert_names(&e, "tickwire.toml", "risk.max_open_orders", "whole number");
+    assert!(!e.to_string().contains("quote it"), "{e}");
+}
+
+#[test]
 fn zero_clip_qty_is_refused() {
     let e = expect_err(load_edited(
         "zero-clip",

@@ -22,7 +22,7 @@ use tickwire_router::binance::OrderApi;
 use tickwire_router::binance::{
     BinanceClient, ClientConfig, Credentials, Engine, EngineConfig, LiveConfig, LiveRouter,
 };
-use tickwire_router::{LiveRouterOutput, RemoteVenue};
+use tickwire_router::{LiveRouterOutput, RemoteGateway};
 use tickwire_runtime::executors::RunError;
 use tickwire_runtime::pipeline::{self, RunOptions, RunOutput};
 
@@ -199,7 +199,7 @@ pub fn run_live(
         message: e.to_string(),
     })?;
     let router_shared = router.shared();
-    let (remote, router_account) = RemoteVenue::new(router, cmd_tx, rep_rx, opts.trace_orders);
+    let (remote, router_account) = RemoteGateway::new(router, cmd_tx, rep_rx, opts.trace_orders);
 
     let run_opts = RunOptions {
         // Live data cannot wait: a full ring drops and resyncs.

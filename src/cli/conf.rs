@@ -6,16 +6,17 @@ use std::path::Path;
 
 use tickwire_config::{self as config, Config};
 
+use super::error::CliError;
+
 /// Loads `--conf DIR` or the embedded defaults, cores validated.
-pub(super) fn load(dir: Option<&Path>) -> Result<Config, String> {
+pub(super) fn load(dir: Option<&Path>) -> Result<Config, CliError> {
     match dir {
-        Some(d) => config::load(d).map_err(|e| e.to_string()),
+        Some(d) => Ok(config::load(d)?),
         None => {
             let cores = core_affinity::get_core_ids().map_or(0, |c| c.len());
             let cfg = config::embedded_default_for_cores(cores);
-            let available =
-                config::available_cores(&cfg.affinity_path).map_err(|e| e.to_string())?;
-            config::validate_with_cores(&cfg, &available).map_err(|e| e.to_string())?;
+            let available = config::available_cores(&cfg.affinity_path)?;
+            config::validate_with_cores(&cfg, &available)?;
             Ok(cfg)
         }
     }

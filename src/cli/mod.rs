@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod conf;
+mod error;
 mod replay;
 mod session;
 mod tools;

@@ -1,5 +1,6 @@
 //! `tickwire replay`: recorded feeds through the whole pipeline.
 
+use super::error::{CliError, CliResult};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -60,19 +61,24 @@ pub struct ReplayArgs {
 }
 
 /// Opens the captures named, or builds the synthetic session.
-pub(super) fn open_capture(args: &ReplayArgs) -> Result<Capture, String> {
+pub(super) fn open_capture(args: &ReplayArgs) -> Result<Capture, CliError> {
     if args.captures.is_empty() {
-        tickwire_capture::synth::synthetic_capture(args.seed, args.synthetic_frames)
-            .map_err(|e| e.to_string())
+        Ok(tickwire_capture::synth::synthetic_capture(
+            args.seed,
+            args.synthetic_frames,
+        )?)
     } else {
-        Capture::open(&args.captures).map_err(|e| e.to_string())
+        Ok(Capture::open(&args.captures)?)
     }
 }
 
 /// Runs `tickwire replay`.
-pub(super) fn run(args: ReplayArgs) -> Result<ExitCode, String> {
+pub(super) fn run(args: ReplayArgs) -> CliResult {
     if !(args.speed > 0.0 && args.speed.is_finite()) {
-        return Err(format!("--speed {} must be a positive number", args.speed));
+        return Err(CliError::Usage(format!(
+            "--speed {} must be a positive number",
+            args.speed
+        )));
     }
     let cfg = super::conf::load(args.conf.as_deref())?;
     let capture = open_capture(&args)?;
@@ -118,18 +124,23 @@ pub(super) fn run(args: ReplayArgs) -> Result<ExitCode, String> {
     let flag = stop.clone();
     // Ctrl-C ends intake; the pipeline drains and the report is printed.
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
-    let out = pipeline::run(&cfg, ReplaySource::new(capture, pace), opts, stop)
-        .map_err(|e| e.to_string())?;
+    let out = pipeline::run(&cfg, ReplaySource::new(capture, pace), opts, stop)?;
     let report = Report::build(&out, rss::peak_rss_bytes());
     if let Some(dir) = &args.hgrm {
         let hists = stage_histograms(&out);
-        let files = hgrm::write_dir(dir, &hists).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let files = hgrm::write_dir(dir, &hists).map_err(|source| CliError::Io {
+            path: dir.clone(),
+            source,
+        })?;
         let picture = dir.join("latency.svg");
         std::fs::write(
             &picture,
             svg::percentile_plot("tickwire replay latency", &hists),
         )
-        .map_err(|e| format!("{}: {e}", picture.display()))?;
+        .map_err(|source| CliError::Io {
+            path: picture.clone(),
+            source,
+        })?;
         if !args.json {
             eprintln!(
                 "wrote {} HdrHistogram files and {}",

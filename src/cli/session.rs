@@ -1,6 +1,7 @@
 //! `tickwire run` (live, against the configured venue) and `tickwire demo`
 //! (the venue simulator and the appliance together on loopback).
 
+use super::error::{CliError, CliResult};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -61,11 +62,13 @@ pub struct DemoArgs {
     pub faults: FaultArgs,
 }
 
-fn seconds(s: f64, flag: &str) -> Result<Duration, String> {
+fn seconds(s: f64, flag: &str) -> Result<Duration, CliError> {
     if s > 0.0 && s.is_finite() && s < 1e9 {
         Ok(Duration::from_secs_f64(s))
     } else {
-        Err(format!("{flag} {s} must be a positive number of seconds"))
+        Err(CliError::Usage(format!(
+            "{flag} {s} must be a positive number of seconds"
+        )))
     }
 }
 
@@ -97,21 +100,23 @@ fn print(report: &Report, live: &LiveSection, json: bool) {
 }
 
 /// Runs `tickwire run`.
-pub(super) fn run(args: RunArgs) -> Result<ExitCode, String> {
+pub(super) fn run(args: RunArgs) -> CliResult {
     let duration = args
         .duration
         .map(|d| seconds(d, "--duration"))
         .transpose()?;
     let cfg = super::conf::load(args.conf.as_deref())?;
-    let venue = cfg.app.venue.as_ref().ok_or(
-        "conf/tickwire.toml has no [venue] table: add one (docs/operations.md) to say where to connect",
-    )?;
+    let venue = cfg.app.venue.as_ref().ok_or_else(|| {
+        CliError::Usage(
+            "conf/tickwire.toml has no [venue] table: add one (docs/operations.md) to say where to connect"
+                .into(),
+        )
+    })?;
     let credentials = if venue.key_file.is_empty() {
         Credentials::from_env()
     } else {
         Credentials::from_file(std::path::Path::new(&venue.key_file))
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     // A fresh session per process keeps client order ids unique across restarts.
     let session = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -129,26 +134,26 @@ pub(super) fn run(args: RunArgs) -> Result<ExitCode, String> {
         },
         tls: None,
     };
-    let out = run_live(&cfg, opts, ctrl_c_stops()).map_err(|e| e.to_string())?;
+    let out = run_live(&cfg, opts, ctrl_c_stops())?;
     let report = Report::build(&out.run, rss::peak_rss_bytes());
     print(&report, &LiveSection::of(&out), args.json);
     Ok(ExitCode::SUCCESS)
 }
 
 /// Runs `tickwire demo`.
-pub(super) fn demo(args: DemoArgs) -> Result<ExitCode, String> {
+pub(super) fn demo(args: DemoArgs) -> CliResult {
     let duration = seconds(args.duration, "--duration")?;
     let pace = if args.speed == 0.0 {
         Pace::Max
     } else if args.speed > 0.0 && args.speed.is_finite() {
         Pace::Recorded { speed: args.speed }
     } else {
-        return Err(format!(
+        return Err(CliError::Usage(format!(
             "--speed {} must be 0 (as fast as possible) or positive",
             args.speed
-        ));
+        )));
     };
-    let faults = args.faults.faults().map_err(|e| e.to_string())?;
+    let faults = args.faults.faults()?;
     let cfg = super::conf::load(args.conf.as_deref())?;
     let opts = DemoOptions {
         captures: args.captures,
@@ -158,7 +163,7 @@ pub(super) fn demo(args: DemoArgs) -> Result<ExitCode, String> {
         faults,
         messages: !args.json,
     };
-    let out = run_demo(&cfg, &opts).map_err(|e| e.to_string())?;
+    let out = run_demo(&cfg, &opts)?;
     let report = Report::build(&out.live.run, rss::peak_rss_bytes());
     let live = LiveSection::of_demo(&out);
     print(&report, &live, args.json);

@@ -1,5 +1,6 @@
 //! The small subcommands: import, compare, check-conf, snapshot.
 
+use super::error::{CliError, CliResult};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -47,13 +48,17 @@ pub enum MarketArg {
 }
 
 /// `tickwire record`.
-pub(super) fn record(args: RecordArgs) -> Result<ExitCode, String> {
+pub(super) fn record(args: RecordArgs) -> CliResult {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
     use tickwire_core::types::{Market, SymbolName};
-    let symbol = SymbolName::new(args.symbol.to_uppercase().as_bytes())
-        .ok_or_else(|| format!("--symbol {:?}: empty or longer than 23 bytes", args.symbol))?;
+    let symbol = SymbolName::new(args.symbol.to_uppercase().as_bytes()).ok_or_else(|| {
+        CliError::Usage(format!(
+            "--symbol {:?}: empty or longer than 23 bytes",
+            args.symbol
+        ))
+    })?;
     let market = match args.market {
         MarketArg::Spot => Market::Spot,
         MarketArg::Usdm => Market::Usdm,
@@ -74,30 +79,32 @@ pub(super) fn record(args: RecordArgs) -> Result<ExitCode, String> {
             core: args.core,
         },
         stop,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     println!("{}: {stats}", args.out.display());
     Ok(ExitCode::SUCCESS)
 }
 
 /// `tickwire import TEXT OUT`.
-pub(super) fn import(input: &Path, output: &Path) -> Result<ExitCode, String> {
-    let stats = tickwire_capture::import(input, output).map_err(|e| e.to_string())?;
+pub(super) fn import(input: &Path, output: &Path) -> CliResult {
+    let stats = tickwire_capture::import(input, output)?;
     println!("{stats}");
     Ok(ExitCode::SUCCESS)
 }
 
 /// `tickwire compare BASE NEW`.
-pub(super) fn compare(base: &Path, new: &Path, max_regress: &str) -> Result<ExitCode, String> {
-    let thresholds = compare::parse_thresholds(max_regress).map_err(|e| e.to_string())?;
-    let read = |p: &Path| -> Result<serde_json::Value, String> {
-        let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", p.display()))
+pub(super) fn compare(base: &Path, new: &Path, max_regress: &str) -> CliResult {
+    let thresholds = compare::parse_thresholds(max_regress)?;
+    let read = |p: &Path| -> Result<serde_json::Value, CliError> {
+        let path = p.to_path_buf();
+        let text = std::fs::read_to_string(p).map_err(|source| CliError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| CliError::NotJson { path, source })
     };
     let (b, n) = (read(base)?, read(new)?);
     let names = (base.display().to_string(), new.display().to_string());
-    let c =
-        compare::compare(&b, &n, &thresholds, (&names.0, &names.1)).map_err(|e| e.to_string())?;
+    let c = compare::compare(&b, &n, &thresholds, (&names.0, &names.1))?;
     print!("{}", c.table);
     if c.regressions.is_empty() {
         println!("no regression beyond {max_regress}");
@@ -111,7 +118,7 @@ pub(super) fn compare(base: &Path, new: &Path, max_regress: &str) -> Result<Exit
 }
 
 /// `tickwire check-conf [--conf DIR]`.
-pub(super) fn check_conf(dir: Option<&Path>) -> Result<ExitCode, String> {
+pub(super) fn check_conf(dir: Option<&Path>) -> CliResult {
     let cfg = super::conf::load(dir)?;
     print!("{}", tickwire_config::render_check(&cfg));
     println!("configuration OK");
@@ -119,10 +126,10 @@ pub(super) fn check_conf(dir: Option<&Path>) -> Result<ExitCode, String> {
 }
 
 /// `tickwire snapshot FILE`.
-pub(super) fn snapshot(file: &Path, depth: usize) -> Result<ExitCode, String> {
-    let snap = MappedSnapshot::open(file).map_err(|e| e.to_string())?;
+pub(super) fn snapshot(file: &Path, depth: usize) -> CliResult {
+    let snap = MappedSnapshot::open(file)?;
     let mut out = std::io::stdout().lock();
-    print_top(snap.archived(), depth, &mut out).map_err(|e| e.to_string())?;
+    print_top(snap.archived(), depth, &mut out).map_err(CliError::Stdout)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -142,7 +149,7 @@ pub struct VenueSimCmd {
 }
 
 /// Runs the simulator until Ctrl-C or SIGTERM.
-pub(super) fn venue_sim(cmd: VenueSimCmd) -> Result<ExitCode, String> {
+pub(super) fn venue_sim(cmd: VenueSimCmd) -> CliResult {
     let memory = if cmd.sim.captures.is_empty() {
         let bytes = tickwire_capture::synth::synthetic_session(
             cmd.seed,
@@ -157,5 +164,5 @@ pub(super) fn venue_sim(cmd: VenueSimCmd) -> Result<ExitCode, String> {
     } else {
         Vec::new()
     };
-    venue_sim::run_cli_with_sources(cmd.sim, memory).map_err(|e| e.to_string())
+    Ok(venue_sim::run_cli_with_sources(cmd.sim, memory)?)
 }

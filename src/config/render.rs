@@ -36,17 +36,8 @@ fn write_check(o: &mut String, cfg: &Config) -> std::fmt::Result {
         writeln!(o, "  {:<6}{:<24}{}", ex.core, stages.join(", "), idle)?;
     }
 
-    let r = &cfg.affinity.rings;
     writeln!(o, "\nrings (slots)")?;
-    for (name, cap) in [
-        ("md_to_book", r.md_to_book),
-        ("book_to_md", r.book_to_md),
-        ("book_to_risk", r.book_to_risk),
-        ("book_to_router", r.book_to_router),
-        ("risk_to_router", r.risk_to_router),
-        ("router_to_risk", r.router_to_risk),
-        ("risk_to_book", r.risk_to_book),
-    ] {
+    for (name, cap) in cfg.affinity.rings.all() {
         writeln!(o, "  {name:<16}{cap:>10}")?;
     }
 

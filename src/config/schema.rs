@@ -87,6 +87,23 @@ pub struct RingsConf {
     pub risk_to_book: usize,
 }
 
+impl RingsConf {
+    /// Every ring as `(key, capacity)`, in pipeline order: the one list of
+    /// rings that validation, `check-conf` and reports use.
+    pub fn all(&self) -> [(&'static str, usize); 7] {
+        let r = self;
+        [
+            ("md_to_book", r.md_to_book),
+            ("book_to_md", r.book_to_md),
+            ("book_to_risk", r.book_to_risk),
+            ("book_to_router", r.book_to_router),
+            ("risk_to_router", r.risk_to_router),
+            ("router_to_risk", r.router_to_risk),
+            ("risk_to_book", r.risk_to_book),
+        ]
+    }
+}
+
 /// `conf/tickwire.toml`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

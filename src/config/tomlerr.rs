@@ -173,6 +173,11 @@ fn find_in_value(
     }
 }
 
+/// The integer part of a TOML float's text (`2.5` -> `2`), for a fix.
+fn whole(value: &str) -> &str {
+    value.split(['.', 'e', 'E']).next().unwrap_or(value)
+}
+
 /// Every backtick-quoted word in `s`.
 fn quoted(s: &str) -> Vec<String> {
     s.split('`')
@@ -228,7 +233,13 @@ fn map_de_error(file: &Path, text: &str, doc: &DeTable<'_>, e: &toml::de::Error)
         None => (msg, None),
     };
     let key = join_path(&path);
-    let fix = if head.contains("floating point") {
+    let integer = matches!(expected, Some("usize" | "u64" | "u32" | "u16" | "u8"));
+    let fix = if head.contains("floating point") && integer {
+        format!(
+            "write a whole number without a decimal point, e.g. {key} = {}",
+            whole(&value_text)
+        )
+    } else if head.contains("floating point") {
         format!("quote it: {key} = \"{value_text}\" (floats are refused so limits never round)")
     } else if head.starts_with("unknown variant") {
         format!("use {}", expected.unwrap_or("a documented value"))

@@ -134,17 +134,7 @@ fn check_cores(file: &Path, aff: &AffinityConfig, available: &[usize]) -> Result
 }
 
 fn check_rings(file: &Path, aff: &AffinityConfig) -> Result<(), ConfigError> {
-    let r = &aff.rings;
-    let rings = [
-        ("md_to_book", r.md_to_book),
-        ("book_to_md", r.book_to_md),
-        ("book_to_risk", r.book_to_risk),
-        ("book_to_router", r.book_to_router),
-        ("risk_to_router", r.risk_to_router),
-        ("router_to_risk", r.router_to_risk),
-        ("risk_to_book", r.risk_to_book),
-    ];
-    for (name, cap) in rings {
+    for (name, cap) in aff.rings.all() {
         let key = format!("rings.{name}");
         if cap == 0 {
             return Err(ConfigError::invalid(

@@ -1,5 +1,5 @@
-//! [`OrderVenue`]: where the router stage sends orders. The paper venue
-//! matches them in the stage itself; [`RemoteVenue`](super::remote::RemoteVenue)
+//! [`OrderGateway`]: where the router stage sends orders. The paper venue
+//! matches them in the stage itself; [`RemoteGateway`](super::remote::RemoteGateway)
 //! hands them to the live REST router thread.
 
 use tickwire_core::orders::{ExecReport, RouterCmd};
@@ -9,7 +9,7 @@ use tickwire_core::types::{Level, Px, Qty, SymbolId};
 pub(crate) type ReportOut<'a> = &'a mut dyn FnMut(ExecReport);
 
 /// An order destination driven by the router stage.
-pub trait OrderVenue: Send + 'static {
+pub trait OrderGateway: Send + 'static {
     /// Top of book of `symbol` changed (venues that match locally use it).
     fn on_top(&mut self, _symbol: SymbolId, _bid: Level, _ask: Level, _out: ReportOut<'_>) {}
     /// A public trade printed (venues that match locally use it).
@@ -39,7 +39,7 @@ pub trait OrderVenue: Send + 'static {
     fn finish(&mut self) {}
 }
 
-impl OrderVenue for super::paper::PaperVenue {
+impl OrderGateway for super::paper::PaperVenue {
     fn on_top(&mut self, symbol: SymbolId, bid: Level, ask: Level, out: ReportOut<'_>) {
         super::paper::PaperVenue::on_top(self, symbol, bid, ask, &mut |r| out(r));
     }

@@ -1,5 +1,5 @@
 //! Router stage: order entry. In replay, a paper venue fills orders
-//! against the replayed market; live, [`remote::RemoteVenue`] hands them to
+//! against the replayed market; live, [`remote::RemoteGateway`] hands them to
 //! the `binance` REST order router thread (signing, keys, rate limits,
 //! circuit breaker, reconciliation).
 
@@ -9,7 +9,7 @@ mod paper;
 mod remote;
 mod stage;
 
-pub use gateway::OrderVenue;
+pub use gateway::OrderGateway;
 pub use paper::{PaperConf, PaperVenue};
-pub use remote::{LiveRouterOutput, RemoteAccount, RemoteVenue};
+pub use remote::{LiveRouterOutput, RemoteAccount, RemoteGateway};
 pub use stage::{RouterReport, RouterRings, RouterStage};

@@ -1,4 +1,4 @@
-//! [`RemoteVenue`]: the router stage's side of the live REST router. The
+//! [`RemoteGateway`]: the router stage's side of the live REST router. The
 //! stage stays on its executor and never blocks; commands cross to the
 //! [`LiveRouter`] thread on one SPSC ring and reports come back on another.
 
@@ -8,13 +8,13 @@ use crate::binance::{LiveRouter, RouterWaker};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::binance::RouterStats;
-use crate::gateway::{OrderVenue, ReportOut};
+use crate::gateway::{OrderGateway, ReportOut};
 use tickwire_core::msg::{FromRouter, ToRouter};
 use tickwire_core::orders::{OrderId, RouterCmd};
 use tickwire_core::types::Tsc;
 
 /// Hands orders to the live router thread and relays its reports.
-pub struct RemoteVenue {
+pub struct RemoteGateway {
     tx: rtrb::Producer<ToRouter>,
     rx: rtrb::Consumer<FromRouter>,
     /// Commands waiting for room on the ring (never dropped).
@@ -40,7 +40,7 @@ pub struct LiveRouterOutput {
     pub error: Option<String>,
 }
 
-/// Where a [`RemoteVenue`] leaves the live router's account when the
+/// Where a [`RemoteGateway`] leaves the live router's account when the
 /// router stage finishes.
 #[derive(Clone, Debug, Default)]
 pub struct RemoteAccount(Arc<Mutex<Option<LiveRouterOutput>>>);
@@ -52,7 +52,7 @@ impl RemoteAccount {
     }
 }
 
-impl RemoteVenue {
+impl RemoteGateway {
     /// Talks to `router` over `tx`/`rx` (the rings `router` was spawned
     /// with). With `trace_cap > 0`, the frame receive TSC of the first
     /// `trace_cap` orders is kept (memory reserved now, never grown). The
@@ -63,9 +63,9 @@ impl RemoteVenue {
         tx: rtrb::Producer<ToRouter>,
         rx: rtrb::Consumer<FromRouter>,
         trace_cap: usize,
-    ) -> (RemoteVenue, RemoteAccount) {
+    ) -> (RemoteGateway, RemoteAccount) {
         let account = RemoteAccount::default();
-        let venue = RemoteVenue {
+        let venue = RemoteGateway {
             tx,
             rx,
             backlog: VecDeque::with_capacity(1024),
@@ -106,7 +106,7 @@ impl RemoteVenue {
     }
 }
 
-impl OrderVenue for RemoteVenue {
+impl OrderGateway for RemoteGateway {
     fn on_cmd(&mut self, cmd: &RouterCmd, _out: ReportOut<'_>) {
         if let RouterCmd::New(o) = cmd
             && self.trace.len() < self.trace_cap

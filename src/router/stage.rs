@@ -1,12 +1,12 @@
 //! The router stage. In replay it hands orders to the [`PaperVenue`],
 //! which fills them against the replayed market; live, to the REST router
-//! thread through a [`RemoteVenue`](crate::remote::RemoteVenue).
+//! thread through a [`RemoteGateway`](crate::remote::RemoteGateway).
 //! Execution reports go back to risk on the return ring. Tick-to-trade
 //! ends here: the TSC taken when an order is handed to the venue.
 
 use quanta::Clock;
 
-use crate::gateway::OrderVenue;
+use crate::gateway::OrderGateway;
 use crate::paper::PaperVenue;
 use tickwire_core::counts::Counts;
 use tickwire_core::hist::TscHist;
@@ -42,7 +42,7 @@ pub struct RouterRings {
 }
 
 /// The router stage over a venue (the paper venue unless told otherwise).
-pub struct RouterStage<V: OrderVenue = PaperVenue> {
+pub struct RouterStage<V: OrderGateway = PaperVenue> {
     rings: RouterRings,
     venue: V,
     clock: Clock,
@@ -54,7 +54,7 @@ pub struct RouterStage<V: OrderVenue = PaperVenue> {
     report: RouterReport,
 }
 
-impl<V: OrderVenue> RouterStage<V> {
+impl<V: OrderGateway> RouterStage<V> {
     /// A router stage handing orders to `venue`.
     pub fn new(rings: RouterRings, venue: V, clock: Clock) -> RouterStage<V> {
         RouterStage {
@@ -82,7 +82,7 @@ impl<V: OrderVenue> RouterStage<V> {
     }
 }
 
-impl<V: OrderVenue> Stage for RouterStage<V> {
+impl<V: OrderGateway> Stage for RouterStage<V> {
     type Report = RouterReport;
 
     fn name(&self) -> StageName {

@@ -19,7 +19,7 @@ use tickwire_md::MdStatus;
 use tickwire_md::{MdReport, MdStage, OnFull};
 use tickwire_risk::RiskEngine;
 use tickwire_risk::{RiskReport, RiskRings, RiskStage};
-use tickwire_router::OrderVenue;
+use tickwire_router::OrderGateway;
 use tickwire_router::PaperVenue;
 use tickwire_router::{RouterReport, RouterRings, RouterStage};
 use tickwire_strategy::{Idle, ImbalanceTaker, Strategy};
@@ -100,7 +100,7 @@ pub fn build<S: FrameSource + 'static>(
 /// Builds every stage and the rings between them, routing orders to
 /// `venue`; `instruments` are registered first, in order, so they get ids
 /// 0, 1, .. (what a live router's symbol map expects).
-pub fn build_with<S: FrameSource + 'static, V: OrderVenue>(
+pub fn build_with<S: FrameSource + 'static, V: OrderGateway>(
     cfg: &Config,
     source: S,
     venue: V,
