@@ -1,6 +1,7 @@
 //! Book stage: L2 books, the venue ground-truth check, rkyv snapshots.
 
 mod check;
+mod format;
 mod l2;
 mod mmap;
 mod snapshot;

@@ -8,7 +8,7 @@ use std::io;
 use memmap2::Mmap;
 use rkyv::rancor;
 
-use super::snapshot::ArchivedSnapshotFile;
+use super::format::ArchivedSnapshotFile;
 
 /// Maps `file` read-only.
 pub(super) fn map_read_only(file: &File) -> io::Result<Mmap> {

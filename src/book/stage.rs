@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use quanta::Clock;
 
 use crate::check::{CheckStats, Mismatch, TickerCheck, Top};
+use crate::format::SnapshotFile;
 use crate::l2::L2Book;
-use crate::snapshot::{SnapshotFile, snapshot_of, write_snapshot};
+use crate::snapshot::{snapshot_of, write_snapshot};
 use tickwire_core::counts::Counts;
 use tickwire_core::hist::TscHist;
 use tickwire_core::msg::{BookRequest, MarketMsg, MdEvent, RiskMsg, StaleReason, StrategyFill};

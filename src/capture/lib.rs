@@ -2,9 +2,9 @@
 //! timestamps, so replay exercises the decoder too.
 //!
 //! Two on-disk formats are read:
-//! - [`text`]: the hftbacktest collector's `<rx_ns> <raw json>` lines, gzip or
+//! - `text`: the hftbacktest collector's `<rx_ns> <raw json>` lines, gzip or
 //!   plain (detected by the gzip magic `1f 8b`, not by file extension);
-//! - [`binary`]: tickwire's own append-only, mmap-friendly format, written by
+//! - `binary`: tickwire's own append-only, mmap-friendly format, written by
 //!   [`binary::CaptureWriter`] (used by [`import`] and by live recording).
 //!
 //! [`Capture::open`] loads one or more sources (`PATH` or `PATH@spot|usdm|coinm`),

@@ -5,6 +5,7 @@
 
 mod error;
 mod load;
+mod loaded;
 mod placement;
 mod render;
 pub mod schema;
@@ -13,9 +14,10 @@ mod validate;
 
 pub use error::ConfigError;
 pub use load::{
-    AFFINITY_FILE, APP_FILE, Config, EMBEDDED_DIR, available_cores, embedded_default,
-    embedded_default_for_cores, load, load_files, load_files_with_cores,
+    AFFINITY_FILE, APP_FILE, available_cores, embedded_default, embedded_default_for_cores, load,
+    load_files, load_files_with_cores,
 };
+pub use loaded::{Config, EMBEDDED_DIR};
 pub use placement::{Placement, ResolvedExecutor};
 pub use render::render_check;
 pub use schema::{

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::error::ConfigError;
-use super::schema::{AffinityConfig, AppConfig};
+use super::loaded::{Config, EMBEDDED_DIR};
 use super::tomlerr::{line_of_key, parse};
 use super::validate::{validate_values, validate_with_cores};
 
@@ -12,35 +12,10 @@ use super::validate::{validate_values, validate_with_cores};
 pub const AFFINITY_FILE: &str = "affinity.toml";
 /// File name of the application file inside a config directory.
 pub const APP_FILE: &str = "tickwire.toml";
-/// Directory name reported for the compiled-in defaults.
-pub const EMBEDDED_DIR: &str = "<built-in conf>";
 
 const EMBEDDED_AFFINITY: &str = include_str!("../../conf/affinity.toml");
 const EMBEDDED_AFFINITY_1CORE: &str = include_str!("../../conf/affinity-1core.toml");
 const EMBEDDED_APP: &str = include_str!("../../conf/tickwire.toml");
-
-/// A complete, validated configuration and where it came from. Immutable
-/// after start-up.
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// Cores, stage placement, idle policy, ring capacities.
-    pub affinity: AffinityConfig,
-    /// Symbols, strategy, risk, paper venue, reports.
-    pub app: AppConfig,
-    /// Directory the files were read from ([`EMBEDDED_DIR`] for the built-ins).
-    pub dir: PathBuf,
-    /// Path of the placement file.
-    pub affinity_path: PathBuf,
-    /// Path of the application file.
-    pub app_path: PathBuf,
-}
-
-impl Config {
-    /// True when this is the compiled-in default rather than files on disk.
-    pub fn is_embedded(&self) -> bool {
-        self.dir == Path::new(EMBEDDED_DIR)
-    }
-}
 
 /// Reads `DIR/affinity.toml` and `DIR/tickwire.toml`, parses and validates
 /// them, including that every executor core exists on this machine.

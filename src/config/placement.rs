@@ -1,6 +1,6 @@
 //! The resolved placement: which core and idle policy each stage runs with.
 
-use super::load::Config;
+use super::loaded::Config;
 use super::schema::{IdlePolicy, StageName};
 
 /// One pinned executor as the runtime starts it.

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::load::Config;
+use super::loaded::Config;
 use super::schema::{IdlePolicy, StrategyKind};
 
 /// Files used, resolved placement table, ring capacities, symbols,

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use super::error::ConfigError;
-use super::load::Config;
+use super::loaded::Config;
 use super::schema::{AffinityConfig, AppConfig, IdlePolicy, StageName, VenueConf};
 use tickwire_core::money::Notional;
 use tickwire_core::types::{Qty, SYMBOL_MAX, SymbolName};

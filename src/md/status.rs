@@ -17,7 +17,7 @@ struct Slot {
     reason: AtomicU8,
 }
 
-/// Sync state of the first [`STATUS_SLOTS`] instruments, readable from any thread.
+/// Sync state of the first `STATUS_SLOTS` instruments, readable from any thread.
 pub struct MdStatus {
     slots: [Slot; STATUS_SLOTS],
 }

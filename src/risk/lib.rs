@@ -1,10 +1,10 @@
 //! Pre-trade risk: every intent is checked against static limits, exposure,
-//! pnl and an order-rate bucket before it becomes an [`Order`].
+//! pnl and an order-rate bucket before it becomes an `Order`.
 //!
 //! The engine is single-threaded and clock-free: callers pass `now_ns`
 //! (venue or replay time), so a replay gives the same decisions every run.
 //! Nothing allocates per check: per-symbol state lives in a `Vec` indexed by
-//! [`SymbolId`] (grown once when a new id appears) and working orders in a
+//! `SymbolId` (grown once when a new id appears) and working orders in a
 //! fixed-capacity table of `max_open_orders` slots.
 //!
 //! # Check order

@@ -70,7 +70,7 @@ pub struct PaperVenue {
 }
 
 impl PaperVenue {
-    /// A venue holding up to [`DEFAULT_RESTING_CAPACITY`] resting orders.
+    /// A venue holding up to `DEFAULT_RESTING_CAPACITY` resting orders.
     pub fn new(conf: &PaperConf) -> PaperVenue {
         PaperVenue::with_capacity(conf, DEFAULT_RESTING_CAPACITY)
     }

@@ -1,7 +1,7 @@
 //! Live market data (issue 3): the WebSocket feed client on the md stage's
-//! glommio executor ([`ws`], [`tls`], its rings and counters in [`channel`],
-//! typed errors in [`error`]), reconnect delays ([`backoff`]), REST
-//! depth snapshots on a pinned helper thread ([`snapshot`]), and the
+//! glommio executor (`ws`, `tls`, its rings and counters in `channel`,
+//! typed errors in `error`), reconnect delays (`backoff`), REST
+//! depth snapshots on a pinned helper thread (`snapshot`), and the
 //! [`source::LiveSource`] that hands both to the md stage as a
 //! [`tickwire_core::source::FrameSource`].
 

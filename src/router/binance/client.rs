@@ -242,7 +242,7 @@ impl OrderStatus {
         }
     }
 
-    /// Binance's name (what [`OrderStatus::parse`] reads back).
+    /// Binance's name (what `OrderStatus::parse` reads back).
     pub fn name(self) -> &'static str {
         match self {
             OrderStatus::New => "NEW",

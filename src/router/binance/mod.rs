@@ -1,13 +1,13 @@
 //! Live order entry to a Binance-compatible REST venue (spot `/api/v3`,
 //! USD-M `/fapi/v1`, COIN-M `/dapi/v1`).
 //!
-//! - [`keys`]: API key and secret from the environment or a private file.
-//! - [`sign`]: HMAC-SHA256 request signing.
-//! - [`client`]: the REST client (`ureq` agent, typed answers and errors).
-//! - [`ratelimit`]: weight / order-count headers, 429 and 418.
-//! - [`breaker`]: circuit breaker for new orders.
-//! - [`engine`]: order state, idempotent retries and reconciliation.
-//! - [`live`]: the pinned router thread between the rings.
+//! - `keys`: API key and secret from the environment or a private file.
+//! - `sign`: HMAC-SHA256 request signing.
+//! - `client`: the REST client (`ureq` agent, typed answers and errors).
+//! - `ratelimit`: weight / order-count headers, 429 and 418.
+//! - `breaker`: circuit breaker for new orders.
+//! - `engine`: order state, idempotent retries and reconciliation.
+//! - `live`: the pinned router thread between the rings.
 
 mod breaker;
 mod client;
