@@ -325,3 +325,55 @@ fn reconnect_of_a_live_source_marks_its_books_stale_until_a_new_snapshot() {
     assert_eq!((sync.resyncs, sync.gaps), (1, 0));
     assert!(sync.stale_frames > 0);
 }
+
+/// The synthetic spot session with its snapshot line arriving `delay_ms`
+/// after the diffs before it (a slow REST snapshot): every diff buffered
+/// meanwhile is that old when the sync replays it.
+fn late_snapshot_session(delay_ms: u64) -> Capture {
+    let (l, _) = lines(Market::Spot, 400);
+    let snap = l
+        .iter()
+        .position(|x| x.contains("\"lastUpdateId\""))
+        .expect("a snapshot line");
+    let shifted: Vec<String> = l
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let (rx, json) = line.split_once(' ').expect("rx and json");
+            let rx: u64 = rx.parse().expect("rx_ns");
+            let rx = if i >= snap {
+                rx + delay_ms * 1_000_000
+            } else {
+                rx
+            };
+            format!("{rx} {json}")
+        })
+        .collect();
+    capture(&shifted)
+}
+
+#[test]
+fn buffered_diffs_applied_at_sync_never_trigger_an_order() {
+    use tickwire_capture::ReplaySource;
+    use tickwire_core::source::Pace;
+    let pace = Pace::Recorded { speed: 1.0 };
+    let mut cfg = shipped("affinity-1core.toml");
+    cfg.app.strategy.cooldown_ms = 0;
+    // With the shipped bound (100 ms) the 300 ms old buffered diffs are
+    // applied but not traded on ...
+    let out = common::run_inline(&cfg, ReplaySource::new(late_snapshot_session(300), pace));
+    let applied_at_sync = out.md.instruments[0].sync.applied;
+    assert!(applied_at_sync > 0);
+    assert!(
+        out.book.stale_data_skipped > 0,
+        "buffered diffs reached the strategy: {:?}",
+        out.md.instruments[0].sync
+    );
+    // ... and the book is still exact.
+    assert_eq!(out.book.symbols[0].check.mismatched, 0);
+    // A bound longer than the delay lets them through: the guard is what
+    // held them back.
+    cfg.app.strategy.max_data_age_ms = 10_000;
+    let out = common::run_inline(&cfg, ReplaySource::new(late_snapshot_session(300), pace));
+    assert_eq!(out.book.stale_data_skipped, 0);
+}

@@ -723,6 +723,7 @@ fn strategy_intent_flows_through_risk_to_a_paper_fill() {
         clip_qty: Qty(S),
         cooldown_ms: 0,
         max_position: Qty(S),
+        max_data_age_ms: 100,
     };
     let mut strat = ImbalanceTaker::new(&sc, 4);
     let mut risk = RiskEngine::new(&conf());

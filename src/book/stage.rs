@@ -78,6 +78,9 @@ pub struct BookReport {
     pub strategy_latency: TscHist,
     /// Intents the strategy produced.
     pub intents: u64,
+    /// Diffs not shown to the strategy because their data was older than
+    /// `strategy.max_data_age_ms` when applied.
+    pub stale_data_skipped: u64,
     /// Intents lost because the book -> risk ring was full (an order-path
     /// rejection with reason `ring_full`).
     pub intents_ring_full: u64,
@@ -139,6 +142,7 @@ pub struct BookStage {
     risk_backlog: Vec<RiskMsg>,
     clock: Clock,
     snapshots: SnapshotPolicy,
+    max_data_age_ns: u64,
     last_snapshot: VenueMs,
     ending: bool,
     report: BookReport,
@@ -155,6 +159,7 @@ impl BookStage {
         strategy: Box<dyn Strategy + Send>,
         ticks: Vec<(Market, SymbolName, Px)>,
         snapshots: SnapshotPolicy,
+        max_data_age: std::time::Duration,
         clock: Clock,
     ) -> BookStage {
         BookStage {
@@ -167,6 +172,7 @@ impl BookStage {
             risk_backlog: Vec::with_capacity(16),
             clock,
             snapshots,
+            max_data_age_ns: u64::try_from(max_data_age.as_nanos()).unwrap_or(u64::MAX),
             last_snapshot: VenueMs(0),
             ending: false,
             report: BookReport::default(),
@@ -357,6 +363,12 @@ impl BookStage {
         let (Some(bid), Some(ask)) = (bid, ask) else {
             return;
         };
+        // Never trade on old data: diffs replayed from the sync buffer, or
+        // queued behind a slow stage, update the book but decide nothing.
+        if self.clock.delta_as_nanos(rx.0, applied.0) > self.max_data_age_ns {
+            self.report.stale_data_skipped += 1;
+            return;
+        }
         let top = BookTop {
             symbol,
             bid,

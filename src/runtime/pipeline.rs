@@ -155,6 +155,7 @@ pub fn build_with<S: FrameSource + 'static, V: OrderGateway>(
         strategy,
         ticks,
         opts.snapshots.clone(),
+        std::time::Duration::from_millis(app.strategy.max_data_age_ms),
         clock.clone(),
     ));
     let (risk, risk_report) = host(RiskStage::new(

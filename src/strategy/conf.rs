@@ -29,4 +29,14 @@ pub struct StrategyConf {
     pub cooldown_ms: u64,
     /// The strategy stops adding to a position beyond this size.
     pub max_position: Qty,
+    /// Oldest market data (frame received -> book applied) that may trigger
+    /// an order, in ms. Diffs replayed from the buffer right after a sync,
+    /// or queued behind a slow consumer, are applied to the book but never
+    /// traded on. Default 100.
+    #[serde(default = "default_max_data_age_ms")]
+    pub max_data_age_ms: u64,
+}
+
+fn default_max_data_age_ms() -> u64 {
+    100
 }

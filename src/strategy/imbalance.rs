@@ -149,6 +149,7 @@ mod tests {
             clip_qty: Qty(10),
             cooldown_ms: 100,
             max_position: Qty(20),
+            max_data_age_ms: 100,
         }
     }
 

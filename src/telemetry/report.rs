@@ -105,6 +105,9 @@ pub struct OrdersSection {
     pub realized_pnl: String,
     /// Execution reports that matched no order.
     pub unknown_exec_reports: u64,
+    /// Diffs not shown to the strategy: their data was older than
+    /// `strategy.max_data_age_ms` when applied (sync buffer, queueing).
+    pub stale_data_skipped: u64,
 }
 
 /// The whole report.
@@ -269,6 +272,7 @@ impl Report {
             positions,
             realized_pnl: out.risk.realized_pnl.to_string(),
             unknown_exec_reports: out.risk.exec_errors,
+            stale_data_skipped: out.book.stale_data_skipped,
         };
 
         let latency_ns = stage_histograms(out)
