@@ -252,7 +252,12 @@ fn two_executors_on_one_core_are_refused() {
 
 #[test]
 fn core_missing_on_this_machine_lists_available_cores() {
-    let dir = write_dir("no-core", AFFINITY, APP);
+    let absolute = AFFINITY.replacen(
+        "core_numbering = \"allowed\"",
+        "core_numbering = \"absolute\"",
+        1,
+    );
+    let dir = write_dir("no-core", &absolute, APP);
     let e = expect_err(load_files_with_cores(
         &dir.join("affinity.toml"),
         &dir.join("tickwire.toml"),
@@ -265,6 +270,44 @@ fn core_missing_on_this_machine_lists_available_cores() {
         "core 1 does not exist",
     );
     assert!(e.to_string().contains("(available: 0)"), "{e}");
+    assert!(
+        e.to_string().contains("core = 0"),
+        "the fix names a core that exists: {e}"
+    );
+}
+
+#[test]
+fn allowed_numbering_places_the_layout_on_the_cpus_this_process_may_use() {
+    // As under `taskset -c 2,3`: the shipped layout lands on cores 2 and 3.
+    let dir = write_dir("allowed-2-3", AFFINITY, APP);
+    let cfg = load_files_with_cores(
+        &dir.join("affinity.toml"),
+        &dir.join("tickwire.toml"),
+        &[3, 2],
+    )
+    .expect("the shipped layout fits any two CPUs");
+    let cores: Vec<usize> = cfg.affinity.executor.iter().map(|e| e.core).collect();
+    assert_eq!(cores, [2, 3]);
+    assert_eq!(cfg.affinity.threads.feed, Some(2));
+    assert_eq!(cfg.affinity.threads.router, Some(3));
+    // The built-in defaults under `taskset -c 1` (one CPU) use core 1.
+    let one = tickwire_config::embedded_default_for_allowed(&[1]).expect("fits one CPU");
+    assert!(
+        one.affinity.executor.iter().all(|e| e.core == 1),
+        "{:?}",
+        one.affinity.executor
+    );
+}
+
+#[test]
+fn an_allowed_position_beyond_the_cpu_set_names_the_set() {
+    let dir = write_dir("allowed-short", AFFINITY, APP);
+    let e = expect_err(load_files_with_cores(
+        &dir.join("affinity.toml"),
+        &dir.join("tickwire.toml"),
+        &[5],
+    ));
+    assert_names(&e, "affinity.toml", "executor[1].core", "only 1 CPUs (5)");
 }
 
 #[test]
@@ -523,5 +566,5 @@ fn helper_thread_core_must_exist() {
         "router = 1 ",
         "router = 7 ",
     ));
-    assert_names(&e, "affinity.toml", "threads.router", "does not exist");
+    assert_names(&e, "affinity.toml", "threads.router", "position 7");
 }

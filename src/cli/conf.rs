@@ -13,11 +13,8 @@ pub(super) fn load(dir: Option<&Path>) -> Result<Config, CliError> {
     match dir {
         Some(d) => Ok(config::load(d)?),
         None => {
-            let cores = core_affinity::get_core_ids().map_or(0, |c| c.len());
-            let cfg = config::embedded_default_for_cores(cores);
-            let available = config::available_cores(&cfg.affinity_path)?;
-            config::validate_with_cores(&cfg, &available)?;
-            Ok(cfg)
+            let available = config::available_cores(std::path::Path::new(config::EMBEDDED_DIR))?;
+            Ok(config::embedded_default_for_allowed(&available)?)
         }
     }
 }

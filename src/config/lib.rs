@@ -14,14 +14,16 @@ mod validate;
 
 pub use error::ConfigError;
 pub use load::{
-    AFFINITY_FILE, APP_FILE, available_cores, embedded_default, embedded_default_for_cores, load,
-    load_files, load_files_with_cores,
+    AFFINITY_FILE, APP_FILE, available_cores, embedded_default, embedded_default_for_allowed,
+    embedded_default_for_cores, load, load_files, load_files_with_cores,
 };
 pub use loaded::{Config, EMBEDDED_DIR};
 pub use placement::{Placement, ResolvedExecutor};
 pub use render::render_check;
 pub use schema::{
-    AffinityConfig, AppConfig, ExecutorConf, IdlePolicy, PaperConf, ReportConf, RingsConf,
-    RiskConf, StageName, StrategyConf, StrategyKind, SymbolConf,
+    AffinityConfig, AppConfig, CoreNumbering, ExecutorConf, IdlePolicy, PaperConf, ReportConf,
+    RingsConf, RiskConf, StageName, StrategyConf, StrategyKind, SymbolConf,
 };
-pub use validate::{MAX_PARK_US, MAX_RING_CAPACITY, validate_values, validate_with_cores};
+pub use validate::{
+    MAX_PARK_US, MAX_RING_CAPACITY, resolve_cores, validate_values, validate_with_cores,
+};

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::error::ConfigError;
 use super::loaded::{Config, EMBEDDED_DIR};
 use super::tomlerr::{line_of_key, parse};
-use super::validate::{validate_values, validate_with_cores};
+use super::validate::{resolve_cores, validate_values, validate_with_cores};
 
 /// File name of the placement file inside a config directory.
 pub const AFFINITY_FILE: &str = "affinity.toml";
@@ -40,22 +40,24 @@ pub fn load_files_with_cores(
 ) -> Result<Config, ConfigError> {
     let affinity_text = read(affinity)?;
     let app_text = read(app)?;
-    let cfg = Config {
+    let mut cfg = Config {
         affinity: parse(affinity, &affinity_text)?,
         app: parse(app, &app_text)?,
         dir: affinity.parent().map(Path::to_path_buf).unwrap_or_default(),
         affinity_path: affinity.to_path_buf(),
         app_path: app.to_path_buf(),
     };
-    validate_with_cores(&cfg, available_cores).map_err(|e| {
-        let text = if e.file() == affinity {
-            &affinity_text
-        } else {
-            &app_text
-        };
-        let line = e.key().and_then(|k| line_of_key(text, k));
-        e.with_line(line)
-    })?;
+    resolve_cores(affinity, &mut cfg.affinity, available_cores)
+        .and_then(|()| validate_with_cores(&cfg, available_cores))
+        .map_err(|e| {
+            let text = if e.file() == affinity {
+                &affinity_text
+            } else {
+                &app_text
+            };
+            let line = e.key().and_then(|k| line_of_key(text, k));
+            e.with_line(line)
+        })?;
     Ok(cfg)
 }
 
@@ -101,6 +103,16 @@ pub fn embedded_default_for_cores(available: usize) -> Config {
     } else {
         embedded(EMBEDDED_AFFINITY_1CORE, "affinity-1core.toml")
     }
+}
+
+/// The compiled-in defaults laid out on `allowed` (the CPUs this process
+/// may use), their core positions resolved and checked.
+pub fn embedded_default_for_allowed(allowed: &[usize]) -> Result<Config, ConfigError> {
+    let mut cfg = embedded_default_for_cores(allowed.len());
+    let path = cfg.affinity_path.clone();
+    resolve_cores(&path, &mut cfg.affinity, allowed)?;
+    validate_with_cores(&cfg, allowed)?;
+    Ok(cfg)
 }
 
 /// Parses compiled-in text. The shipped files are checked by the test

@@ -21,10 +21,26 @@ pub enum IdlePolicy {
     Park,
 }
 
+/// How the core numbers in `conf/affinity.toml` are read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CoreNumbering {
+    /// `core = N` is logical CPU N, as `/proc/cpuinfo` numbers it.
+    #[default]
+    Absolute,
+    /// `core = N` is the N-th CPU (0-based, ascending) of the set this
+    /// process may run on (`taskset`, systemd `CPUAffinity=`, cpusets): the
+    /// same file fits any box it lands on.
+    Allowed,
+}
+
 /// `conf/affinity.toml`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AffinityConfig {
+    /// How `core` numbers are read (default `absolute`).
+    #[serde(default)]
+    pub core_numbering: CoreNumbering,
     /// One entry per pinned executor.
     pub executor: Vec<ExecutorConf>,
     /// Ring capacities (slots; each a power of two).

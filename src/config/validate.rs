@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::error::ConfigError;
 use super::loaded::Config;
-use super::schema::{AffinityConfig, AppConfig, IdlePolicy, StageName, VenueConf};
+use super::schema::{AffinityConfig, AppConfig, CoreNumbering, IdlePolicy, StageName, VenueConf};
 use tickwire_core::money::Notional;
 use tickwire_core::types::{Qty, SYMBOL_MAX, SymbolName};
 
@@ -92,6 +92,63 @@ fn check_placement(file: &Path, aff: &AffinityConfig) -> Result<(), ConfigError>
     Ok(())
 }
 
+/// Turns `core_numbering = "allowed"` positions into logical CPU ids of
+/// `available` (the process's allowed CPUs, ascending); afterwards every
+/// core number is absolute. A position beyond the allowed set is an error
+/// that lists the set.
+pub fn resolve_cores(
+    file: &Path,
+    aff: &mut AffinityConfig,
+    available: &[usize],
+) -> Result<(), ConfigError> {
+    if aff.core_numbering == CoreNumbering::Absolute {
+        return Ok(());
+    }
+    let mut sorted = available.to_vec();
+    sorted.sort_unstable();
+    let list = sorted
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let pick = |key: String, n: usize| {
+        sorted.get(n).copied().ok_or_else(|| {
+            ConfigError::invalid(
+                file,
+                key,
+                format!(
+                    "= {n}: with core_numbering = \"allowed\" that is position {n}, but this process may use only {} CPUs ({list})",
+                    sorted.len()
+                ),
+                format!(
+                    "use a position from 0 to {}, or run on more CPUs (taskset -c / CPUAffinity=){}",
+                    sorted.len().saturating_sub(1),
+                    if sorted.len() < 2 {
+                        "; with one CPU, start from conf/affinity-1core.toml"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+        })
+    };
+    for (i, ex) in aff.executor.iter_mut().enumerate() {
+        ex.core = pick(format!("executor[{i}].core"), ex.core)?;
+    }
+    let t = &mut aff.threads;
+    for (key, core) in [
+        ("threads.feed", &mut t.feed),
+        ("threads.router", &mut t.router),
+        ("threads.snapshot", &mut t.snapshot),
+    ] {
+        if let Some(c) = core {
+            *c = pick(key.to_string(), *c)?;
+        }
+    }
+    aff.core_numbering = CoreNumbering::Absolute;
+    Ok(())
+}
+
 fn check_cores(file: &Path, aff: &AffinityConfig, available: &[usize]) -> Result<(), ConfigError> {
     for (i, ex) in aff.executor.iter().enumerate() {
         if !available.contains(&ex.core) {
@@ -105,11 +162,15 @@ fn check_cores(file: &Path, aff: &AffinityConfig, available: &[usize]) -> Result
                     ex.core,
                     list.join(", ")
                 ),
-                if available.len() < 2 {
-                    "use an available core, e.g. with --conf pointing at a copy of conf/affinity-1core.toml".to_string()
-                } else {
-                    "use one of the available cores".to_string()
-                },
+                format!(
+                    "use one of the available cores (core = {}), or set core_numbering = \"allowed\" to count cores within this process's CPU set{}",
+                    available.iter().min().copied().unwrap_or(0),
+                    if available.len() < 2 {
+                        "; with one core, start from conf/affinity-1core.toml"
+                    } else {
+                        ""
+                    }
+                ),
             ));
         }
     }
@@ -125,7 +186,14 @@ fn check_cores(file: &Path, aff: &AffinityConfig, available: &[usize]) -> Result
             return Err(ConfigError::invalid(
                 file,
                 key,
-                format!("= {c}: core {c} does not exist or is not usable on this machine"),
+                format!(
+                    "= {c}: core {c} does not exist or is not usable on this machine (available: {})",
+                    available
+                        .iter()
+                        .map(usize::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 "use one of the cores the executors use, or remove the key",
             ));
         }
