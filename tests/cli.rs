@@ -315,3 +315,25 @@ fn demo_json_reports_the_live_section_and_agreeing_positions() {
     assert!(longest_hex_run < 64, "{text}");
     assert!(err.is_empty(), "--json prints no operator messages: {err}");
 }
+
+#[test]
+fn check_host_audits_every_placed_core_and_its_exit_code_tells_fail() {
+    let out = tickwire(&["check-host", "--json", "--conf", "conf"]);
+    let code = out.status.code().expect("exit code");
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("check-host --json prints JSON");
+    let findings = v["findings"].as_array().expect("findings");
+    let cores: std::collections::BTreeSet<u64> =
+        findings.iter().filter_map(|f| f["core"].as_u64()).collect();
+    assert!(!cores.is_empty(), "no per-core finding: {v}");
+    let any_fail = findings.iter().any(|f| f["status"] == "fail");
+    assert_eq!(
+        code,
+        i32::from(any_fail),
+        "exit code must be 1 exactly when a check fails"
+    );
+    // Every finding names its check and what was seen.
+    for f in findings {
+        assert!(f["check"].is_string() && f["observed"].is_string(), "{f}");
+    }
+}

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod conf;
 mod error;
+mod host;
 mod replay;
 mod session;
 mod tools;
@@ -91,6 +92,22 @@ pub enum Command {
         #[arg(long)]
         conf: Option<PathBuf>,
     },
+    /// Audit this machine for the placement: isolcpus / nohz_full /
+    /// rcu_nocbs, SMT siblings, governor and boost, C-states, IRQ affinity,
+    /// transparent huge pages, swap, memlock, invariant TSC and clocksource,
+    /// NUMA. Each finding OK / WARN / FAIL with its exact fix; exit 1 on FAIL.
+    CheckHost {
+        /// Directory holding affinity.toml and tickwire.toml (default: the
+        /// built-in configuration).
+        #[arg(long)]
+        conf: Option<PathBuf>,
+        /// Print the findings as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Check as for `mlockall` (memlock limit below the need is a FAIL).
+        #[arg(long)]
+        mlockall: bool,
+    },
     /// Run the independent Binance venue simulator on loopback (its own
     /// book, matching and wire types; tools/venue-sim/PROTOCOL.md): market
     /// streams served from a capture (or the synthetic session), REST depth
@@ -124,6 +141,11 @@ pub fn main() -> ExitCode {
             max_regress,
         } => tools::compare(&baseline, &new, &max_regress),
         Command::CheckConf { conf } => tools::check_conf(conf.as_deref()),
+        Command::CheckHost {
+            conf,
+            json,
+            mlockall,
+        } => host::check_host(conf.as_deref(), json, mlockall),
         Command::Snapshot { file, depth } => tools::snapshot(&file, depth),
         Command::VenueSim(args) => tools::venue_sim(args),
     };

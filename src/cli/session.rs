@@ -106,6 +106,11 @@ pub(super) fn run(args: RunArgs) -> CliResult {
         .map(|d| seconds(d, "--duration"))
         .transpose()?;
     let cfg = super::conf::load(args.conf.as_deref())?;
+    // The operator sees at once whether the box is tuned for this placement.
+    eprintln!(
+        "tickwire: {}",
+        tickwire_hostcheck::summary_line(&super::host::report_for(&cfg, false))
+    );
     let venue = cfg.app.venue.as_ref().ok_or_else(|| {
         CliError::Usage(
             "conf/tickwire.toml has no [venue] table: add one (docs/operations.md) to say where to connect"
