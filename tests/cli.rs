@@ -114,6 +114,71 @@ fn hgrm_dir_gets_standard_histogram_logs_and_a_picture() {
     assert!(svg.starts_with("<svg") && svg.contains("polyline"));
 }
 
+/// A reader that is not ours: HdrHistogram's Python implementation (`pip
+/// install hdrhistogram`, module `hdrh`) must read every `.hlog` and agree
+/// with the `.hgrm` on the count. CI installs it and sets
+/// `TICKWIRE_PY_HDRH=1`; without it the test says so and passes.
+#[test]
+fn hlog_files_are_read_by_hdrhistograms_own_python_reader() {
+    if std::env::var_os("TICKWIRE_PY_HDRH").is_none() {
+        eprintln!("skipping: set TICKWIRE_PY_HDRH=1 with python3 -m pip install hdrhistogram");
+        return;
+    }
+    let dir = tmp("hlog-python");
+    let out = tickwire(&[
+        "replay",
+        "--no-snapshots",
+        "--synthetic-frames",
+        "5000",
+        "--hgrm",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let script = r#"
+import sys
+from hdrh.log import HistogramLogReader
+from hdrh.histogram import HdrHistogram
+for path in sys.argv[1:]:
+    r = HistogramLogReader(path, HdrHistogram(1, 1 << 40, 3))
+    h = r.get_next_interval_histogram()
+    print(path, h.get_total_count(), h.get_max_value())
+"#;
+    let files: Vec<String> = [
+        "decode",
+        "book",
+        "strategy",
+        "risk",
+        "router",
+        "tick_to_trade",
+    ]
+    .iter()
+    .map(|s| dir.join(format!("{s}.hlog")).display().to_string())
+    .collect();
+    let py = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(&files)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        py.status.success(),
+        "hdrh refused a file: {}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let text = String::from_utf8_lossy(&py.stdout);
+    let decode_count: u64 = text
+        .lines()
+        .find(|l| l.contains("decode.hlog"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .expect("decode count");
+    assert!(decode_count >= 5000, "{text}");
+}
+
 #[test]
 fn compare_passes_equal_reports_and_fails_a_regression() {
     let dir = tmp("compare");

@@ -128,7 +128,7 @@ pub(super) fn run(args: ReplayArgs) -> CliResult {
     let report = Report::build(&out, rss::peak_rss_bytes());
     if let Some(dir) = &args.hgrm {
         let hists = stage_histograms(&out);
-        let files = hgrm::write_dir(dir, &hists).map_err(|source| CliError::Io {
+        let files = hgrm::write_dir(dir, &hists, out.wall).map_err(|source| CliError::Io {
             path: dir.clone(),
             source,
         })?;

@@ -1,14 +1,17 @@
 //! HdrHistogram files: the percentile-distribution text (`.hgrm`, the
-//! format HdrHistogram's plotter reads) and a V2 interval log (`.hlog`,
-//! readable by HdrHistogram's `HistogramLogProcessor` and the crate's own
-//! log reader). Values are written in microseconds in `.hgrm` (the
+//! format HdrHistogram's plotter reads) and an interval log (`.hlog`) in the
+//! standard encoding every HdrHistogram implementation reads: one interval
+//! per stage, each histogram V2 *compressed* (deflate, cookie `0x1c849304`)
+//! and base64 encoded, as Java's `HistogramLogWriter` writes it (checked in
+//! `tests/cli.rs` with the Python `hdrh` reader, which refuses uncompressed
+//! V2). Values are written in microseconds in `.hgrm` (the
 //! customary scale) and nanoseconds in `.hlog`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::V2Serializer;
+use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
 
 /// Writes the `.hgrm` percentile distribution of `h` (ns) in µs.
@@ -65,10 +68,12 @@ pub fn write_percentiles(h: &Histogram<u64>, out: &mut dyn Write) -> std::io::Re
 }
 
 /// Writes `<dir>/<stage>.hgrm` and `<dir>/<stage>.hlog` for every stage;
-/// returns the files written.
+/// returns the files written. `wall` is the length of the run (the logged
+/// interval).
 pub fn write_dir(
     dir: &Path,
     stages: &[(&'static str, Histogram<u64>)],
+    wall: std::time::Duration,
 ) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
@@ -81,18 +86,13 @@ pub fn write_dir(
 
         let p = dir.join(format!("{name}.hlog"));
         let mut f = std::io::BufWriter::new(std::fs::File::create(&p)?);
-        let mut ser = V2Serializer::new();
+        let mut ser = V2DeflateSerializer::new();
         let mut log = IntervalLogWriterBuilder::new()
             .add_comment(&format!("tickwire {name} latency, ns"))
             .with_start_time(std::time::SystemTime::now())
             .begin_log_with(&mut f, &mut ser)?;
-        log.write_histogram(
-            h,
-            std::time::Duration::ZERO,
-            std::time::Duration::ZERO,
-            None,
-        )
-        .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+        log.write_histogram(h, std::time::Duration::ZERO, wall, None)
+            .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
         drop(log);
         f.flush()?;
         written.push(p);
