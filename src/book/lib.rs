@@ -9,5 +9,5 @@ mod stage;
 
 pub use check::{TickerCheck, Top};
 pub use l2::{L2Book, WINDOW_LOG2};
-pub use snapshot::{MappedSnapshot, SnapshotError, print_top};
+pub use snapshot::{MappedSnapshot, SnapshotError, check_snapshot_bytes, print_top};
 pub use stage::{BookReport, BookRings, BookStage, BookState, SnapshotPolicy};

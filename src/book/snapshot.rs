@@ -194,6 +194,20 @@ impl MappedSnapshot {
     }
 }
 
+/// Validates a snapshot file's bytes exactly as [`MappedSnapshot::open`]
+/// does (trailer, then rkyv/bytecheck) and returns how many books it holds.
+/// For the fuzz target: any bytes give an answer, never a panic.
+pub fn check_snapshot_bytes(bytes: &[u8]) -> Result<usize, String> {
+    let len = check_trailer(bytes).map_err(str::to_string)?;
+    let archive = bytes.get(..len).unwrap_or(&[]);
+    // Copy to an aligned buffer, as a page-aligned mapping would be.
+    let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(archive.len());
+    aligned.extend_from_slice(archive);
+    let root =
+        rkyv::access::<ArchivedSnapshotFile, rancor::Error>(&aligned).map_err(|e| e.to_string())?;
+    Ok(root.books.len())
+}
+
 /// Prints each book as a readable table: the top `depth` levels per side,
 /// bids on the left, asks on the right.
 pub fn print_top(snap: &ArchivedSnapshotFile, depth: usize, out: &mut dyn Write) -> io::Result<()> {

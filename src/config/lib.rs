@@ -15,7 +15,7 @@ mod validate;
 pub use error::ConfigError;
 pub use load::{
     AFFINITY_FILE, APP_FILE, available_cores, embedded_default, embedded_default_for_allowed,
-    embedded_default_for_cores, load, load_files, load_files_with_cores,
+    embedded_default_for_cores, load, load_files, load_files_with_cores, load_texts,
 };
 pub use loaded::{Config, EMBEDDED_DIR};
 pub use placement::{Placement, ResolvedExecutor};

@@ -40,6 +40,20 @@ pub fn load_files_with_cores(
 ) -> Result<Config, ConfigError> {
     let affinity_text = read(affinity)?;
     let app_text = read(app)?;
+    load_texts(affinity, &affinity_text, app, &app_text, available_cores)
+}
+
+/// Parses and validates the two files' text as if read from `affinity` and
+/// `app` (the paths only name the files in errors). Never panics on any
+/// text: the config fuzz target drives it.
+pub fn load_texts(
+    affinity: &Path,
+    affinity_text: &str,
+    app: &Path,
+    app_text: &str,
+    available_cores: &[usize],
+) -> Result<Config, ConfigError> {
+    let (affinity_text, app_text) = (affinity_text.to_string(), app_text.to_string());
     let mut cfg = Config {
         affinity: parse(affinity, &affinity_text)?,
         app: parse(app, &app_text)?,

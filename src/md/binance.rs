@@ -40,13 +40,13 @@ pub(crate) const MAX_FRAME_BYTES: usize = 4 << 20;
 /// Deepest JSON nesting accepted. Binance frames nest at most four deep
 /// (envelope, event, level list, level); the general path recurses per
 /// level of nesting, so deeper input is refused before it is parsed.
-pub(crate) const MAX_NESTING: usize = 16;
+pub const MAX_NESTING: usize = 16;
 
 /// Most levels accepted on one side of one frame. Binance sends at most
 /// 5,000 per side (a spot REST snapshot); a hostile snapshot up to this
 /// size is still applied (in bounded chunks downstream), beyond it the
 /// frame is refused. The frame-size limit bounds the buffers either way.
-pub(crate) const MAX_LEVELS_PER_SIDE: usize = 1 << 18;
+pub const MAX_LEVELS_PER_SIDE: usize = 1 << 18;
 
 /// Level capacity kept per side after a frame that grew the buffers beyond
 /// it (a hostile frame must not pin its memory).

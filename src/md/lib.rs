@@ -11,8 +11,8 @@ mod stage;
 mod status;
 mod sync;
 
-pub use binance::Decoder;
+pub use binance::{Decoder, MAX_LEVELS_PER_SIDE, MAX_NESTING};
 pub use frame::{DecodeError, DecodeErrorKind, DepthDiff, DepthSnapshot, Frame, OtherKind};
 pub use stage::{MdReport, MdStage, OnFull};
 pub use status::{InstrumentStatus, MdStatus};
-pub use sync::{FrameStamps, Sequencer};
+pub use sync::{FrameStamps, MAX_BUFFERED_DIFFS, MAX_BUFFERED_LEVELS, Sequencer, SyncStats};

@@ -32,12 +32,12 @@ use tickwire_core::types::{Level, Market, Side, SymbolId, Tsc, VenueMs};
 /// Most buffered diff levels kept while waiting for a snapshot; beyond
 /// this the buffer is dropped (the next snapshot then cannot be bridged
 /// and a fresh one is needed) and the drop is counted.
-pub(crate) const MAX_BUFFERED_LEVELS: usize = 1 << 20;
+pub const MAX_BUFFERED_LEVELS: usize = 1 << 20;
 
 /// Most buffered diffs kept while waiting for a snapshot (diffs without
 /// levels would otherwise grow the buffer without bound); beyond this the
 /// buffer is dropped and counted like a level overflow.
-pub(crate) const MAX_BUFFERED_DIFFS: usize = 1 << 16;
+pub const MAX_BUFFERED_DIFFS: usize = 1 << 16;
 
 /// Counters of one instrument's sequencing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
